@@ -1,0 +1,1 @@
+"""connectors: one folder per cost source behind one small interface (see ``base``)."""

@@ -1,0 +1,158 @@
+"""The connector interface every cost source implements.
+
+A connector knows one provider's API or export and nothing of tenants. For a
+billing period it returns an :class:`Extract`: a cheap fingerprint of what it
+would read (manifest id, ETag, invoice version) and a *lazy* iterable of Arrow
+batches already named and typed like the canonical schema
+(:data:`normalize.schema.SOURCE_ARROW_SCHEMA`, optional columns may be left
+out). normalize validates them, adds ``x_source``/``x_row_id``/``x_load_id``
+and replaces the lake partition; when the fingerprint equals the last load's,
+the batches are never iterated.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+from rebill.errors import ConfigError
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A billing period: one calendar month, UTC, half-open ``[start, end)``."""
+
+    start: date
+
+    def __post_init__(self) -> None:
+        if self.start.day != 1:
+            raise ValueError(f"a period starts on the 1st, got {self.start}")
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        try:
+            year, month = text.strip().split("-")
+            return cls(date(int(year), int(month), 1))
+        except ValueError:
+            raise ConfigError(f"bad period {text!r}: expected YYYY-MM") from None
+
+    @classmethod
+    def of(cls, day: date) -> Period:
+        return cls(day.replace(day=1))
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.year:04d}-{self.start.month:02d}"
+
+    @property
+    def end(self) -> date:
+        return (self.start + timedelta(days=32)).replace(day=1)
+
+    @property
+    def days(self) -> int:
+        return calendar.monthrange(self.start.year, self.start.month)[1]
+
+    @property
+    def start_ts(self) -> datetime:
+        return datetime(self.start.year, self.start.month, 1, tzinfo=UTC)
+
+    @property
+    def end_ts(self) -> datetime:
+        e = self.end
+        return datetime(e.year, e.month, 1, tzinfo=UTC)
+
+    def next(self) -> Period:
+        return Period(self.end)
+
+    def previous(self) -> Period:
+        return Period.of(self.start - timedelta(days=1))
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def periods_between(since: date, until: date) -> list[Period]:
+    """Every period touching the inclusive day range ``[since, until]``."""
+    out: list[Period] = []
+    p = Period.of(since)
+    while p.start <= until:
+        out.append(p)
+        p = p.next()
+    return out
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """Rows plus where they came from, for error messages naming file and row."""
+
+    data: pa.RecordBatch | pa.Table
+    origin: str  # a file path, object key or API call
+    first_row: int = 1  # 1-based row number of data's first row within origin
+    # Row numbers within origin, one per row, when rows are not contiguous.
+    line_numbers: Sequence[int] | None = None
+
+    def row_number(self, index: int) -> int:
+        """The row number (as the user counts it in ``origin``) of row ``index``."""
+        if self.line_numbers is not None:
+            return int(self.line_numbers[index])
+        return self.first_row + index
+
+
+@dataclass
+class Extract:
+    fingerprint: str
+    batches: Iterable[SourceBatch]
+    # Free-form facts for the log (requests made, files read, ...).
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a connector may know of its surroundings."""
+
+    home: Path
+    base_dir: Path  # the config file's folder: relative paths resolve here
+    today: date  # injectable clock: open periods, estimates
+
+    @classmethod
+    def now(cls, home: Path, base_dir: Path) -> Context:
+        return cls(home=home, base_dir=base_dir, today=datetime.now(UTC).date())
+
+
+class SourceConfig(BaseModel):
+    """Base of every ``[sources.<id>]`` table; subclasses add their keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    endpoint: str | None = None
+
+
+class Connector(Protocol):
+    source_id: str
+
+    def periods(self, since: date, until: date) -> list[Period]:
+        """Billing periods in ``[since, until]`` this source may hold data for."""
+        ...
+
+    def extract(self, period: Period) -> Extract:
+        """Fingerprint (cheap) and lazy canonical batches of one billing period."""
+        ...
+
+
+ConnectorFactory = Callable[[str, SourceConfig, Context], Connector]
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    type: str
+    config_model: type[SourceConfig]
+    factory: ConnectorFactory
+    provider: str  # aws | gcp | digitalocean | linode | focus

@@ -1,0 +1,1 @@
+"""normalize: the canonical FOCUS schema, batch validation, the lake and the catalog."""

@@ -1,0 +1,113 @@
+"""The analysts' DuckDB catalog: views over the lake, rated outputs and state.
+
+Every view reads Parquet by glob, so new loads are visible without touching
+``rebill.duckdb``. Empty placeholder files under ``_schema`` keep the views
+valid on a fresh home. ``rebill.duckdb`` is refreshed when it can be opened;
+an analyst holding it open only makes the refresh wait for the next run.
+``rebill sql`` and the pipeline itself use an in-memory connection with the
+same views, so they never contend for the catalog's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from normalize.datasets import EXPORTS, RATED_FILES
+from normalize.layout import (
+    SCHEMA_DIR,
+    catalog_file,
+    exports_file,
+    lake_root,
+    rated_root,
+    state_dir,
+)
+from normalize.loads import write_empty as write_empty_loads
+from normalize.schema import ARROW_SCHEMA
+from rebill.atomic import atomic_write
+
+log = logging.getLogger("rebill.catalog")
+
+VIEW_NAMES = ("costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices")
+
+
+def _write_empty(path: Path, schema: pa.Schema) -> None:
+    if not path.exists():
+        with atomic_write(path) as tmp:
+            pq.write_table(schema.empty_table(), tmp)
+
+
+def ensure_layout(home: Path) -> None:
+    """Create the home's folders and the placeholder files the views need."""
+    _write_empty(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet", ARROW_SCHEMA)
+    for name, schema in RATED_FILES.items():
+        _write_empty(rated_root(home) / SCHEMA_DIR / f"{name}.parquet", schema)
+    state_dir(home).mkdir(parents=True, exist_ok=True)
+    write_empty_loads(home)
+    _write_empty(exports_file(home), EXPORTS)
+
+
+def _q(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def view_sql(home: Path) -> dict[str, str]:
+    """``CREATE OR REPLACE VIEW`` statements, by view name."""
+    home = home.resolve()
+    lake = _q(lake_root(home) / "*" / "*" / "*.parquet")
+    rated = {n: _q(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
+    return {
+        "costs": f"CREATE OR REPLACE VIEW costs AS SELECT * FROM read_parquet({lake})",
+        "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
+        f"read_parquet({_q(state_dir(home) / 'loads.parquet')})",
+        "rated_costs": "CREATE OR REPLACE VIEW rated_costs AS SELECT * FROM "
+        f"read_parquet({rated['rated_costs']})",
+        "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
+        f"read_parquet({rated['unallocated']})",
+        "invoice_lines": "CREATE OR REPLACE VIEW invoice_lines AS SELECT * FROM "
+        f"read_parquet({rated['invoice_lines']})",
+        "invoices": f"""CREATE OR REPLACE VIEW invoices AS
+WITH ledger AS (
+  SELECT * FROM read_parquet({_q(exports_file(home))})
+  QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
+)
+SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
+       CASE WHEN l.external_id IS NULL THEN 'draft' ELSE 'exported' END AS status,
+       l.target, l.external_id, l.exported_at
+FROM read_parquet({rated['invoices']}) d
+LEFT JOIN ledger l USING (tenant_id, period)""",
+    }
+
+
+def connect(home: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with every view defined (never locks the catalog)."""
+    ensure_layout(home)
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit='{memory_limit}'")
+    for sql in view_sql(home).values():
+        con.execute(sql)
+    return con
+
+
+def refresh_catalog(home: Path) -> bool:
+    """(Re)define the views in ``<home>/rebill.duckdb``; False if an analyst holds it."""
+    ensure_layout(home)
+    try:
+        con = duckdb.connect(str(catalog_file(home)))
+    except duckdb.IOException as err:
+        log.warning("catalog %s is in use (%s); its views are refreshed on the next run",
+                    catalog_file(home), str(err).splitlines()[0])
+        return False
+    try:
+        con.execute("SET TimeZone='UTC'")
+        for sql in view_sql(home).values():
+            con.execute(sql)
+    finally:
+        con.close()
+    return True

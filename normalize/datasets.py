@@ -1,0 +1,96 @@
+"""Schemas of the rated outputs and the export ledger (the catalog's contract).
+
+Rating writes ``rated_costs``, ``unallocated``, ``invoice_lines`` and
+``invoices`` (drafts) as Parquet files named ``<name>.parquet`` in
+``<home>/rated/period=YYYY-MM/``; exporters write the ledger. The views in
+:mod:`normalize.catalog` read exactly these columns.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from normalize.schema import MONEY_ARROW, TS_ARROW
+
+LINE_MONEY = pa.decimal128(18, 2)
+
+RATED_COSTS = pa.schema([
+    ("tenant_id", pa.string()),
+    ("period", pa.string()),
+    ("x_row_id", pa.string()),
+    ("x_source", pa.string()),
+    ("day", pa.date32()),
+    ("kind", pa.string()),  # usage | shared
+    ("pool", pa.string()),
+    ("pricing_rule", pa.string()),
+    ("provider", pa.string()),
+    ("service", pa.string()),
+    ("charge_category", pa.string()),
+    ("line_key", pa.string()),  # the group_by values joined, for lineage to invoice_lines
+    ("cost", MONEY_ARROW),  # billing currency, before markup
+    ("markup", MONEY_ARROW),
+    ("rated", MONEY_ARROW),  # after markup, billing currency
+    ("currency", pa.string()),  # billing currency
+    ("fx_rate", MONEY_ARROW),
+    ("amount", MONEY_ARROW),  # tenant currency, unrounded (12 decimals)
+    ("tenant_currency", pa.string()),
+])
+
+UNALLOCATED = pa.schema([
+    ("period", pa.string()),
+    ("x_row_id", pa.string()),
+    ("x_source", pa.string()),
+    ("day", pa.date32()),
+    ("reason", pa.string()),
+    ("provider", pa.string()),
+    ("service", pa.string()),
+    ("billing_account", pa.string()),
+    ("account", pa.string()),
+    ("charge_category", pa.string()),
+    ("tags", pa.map_(pa.string(), pa.string())),
+    ("cost", MONEY_ARROW),
+    ("currency", pa.string()),
+])
+
+INVOICE_LINES = pa.schema([
+    ("tenant_id", pa.string()),
+    ("period", pa.string()),
+    ("line_no", pa.int32()),
+    ("kind", pa.string()),  # usage | shared | fee | minimum | correction
+    ("description", pa.string()),
+    ("provider", pa.string()),
+    ("service", pa.string()),
+    ("amount", LINE_MONEY),
+    ("currency", pa.string()),
+    ("taxed", pa.bool_()),
+    ("quantity", MONEY_ARROW),  # usage figures (sum of PricingQuantity when one unit)
+    ("unit", pa.string()),
+])
+
+INVOICE_DRAFTS = pa.schema([
+    ("tenant_id", pa.string()),
+    ("period", pa.string()),
+    ("currency", pa.string()),
+    ("subtotal", LINE_MONEY),
+    ("line_count", pa.int32()),
+    ("lines_hash", pa.string()),
+])
+
+EXPORTS = pa.schema([
+    ("target", pa.string()),
+    ("tenant_id", pa.string()),
+    ("period", pa.string()),
+    ("key", pa.string()),  # rebill:<tenant>:<period>
+    ("external_id", pa.string()),
+    ("lines_hash", pa.string()),
+    ("subtotal", LINE_MONEY),
+    ("currency", pa.string()),
+    ("exported_at", TS_ARROW),
+])
+
+RATED_FILES: dict[str, pa.Schema] = {
+    "rated_costs": RATED_COSTS,
+    "unallocated": UNALLOCATED,
+    "invoice_lines": INVOICE_LINES,
+    "invoices": INVOICE_DRAFTS,
+}

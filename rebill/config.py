@@ -1,0 +1,323 @@
+"""``rebill.toml``: the validated configuration model.
+
+Loaded from ``--config``, else ``$REBILL_CONFIG``, else ``./rebill.toml`` (a
+missing default file means an empty configuration). Unknown keys are errors;
+every error names the file and the key. Amounts are read with
+``parse_float=Decimal`` and never become floats. Secrets are never read from
+the file: ``*_env`` keys name environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import datetime as dt
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from rebill.errors import ConfigError
+from rebill.money import parse_decimal, parse_percent
+
+DEFAULT_CONFIG = "rebill.toml"
+CONFIG_ENV = "REBILL_CONFIG"
+
+MATCH_KEYS = (
+    "provider", "source", "billing_account", "account", "service", "sku",
+    "region", "resource", "charge_category", "tag",
+)
+PRICING_SCOPE_KEYS = ("provider", "service", "sku", "region", "charge_category")
+GROUP_BY_KEYS = (
+    "provider", "service", "sku", "region", "account", "billing_account",
+    "source", "charge_category", "resource",
+)
+
+
+def _money(value: object) -> Decimal:
+    return parse_decimal(value, "amount")
+
+
+def _percent(value: object) -> Decimal:
+    return parse_percent(value, "markup")
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+Percent = Annotated[Decimal, BeforeValidator(_percent)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Match(Strict):
+    """One entry of a ``match`` list: all given keys must match (all-of)."""
+
+    provider: str | None = None
+    source: str | None = None
+    billing_account: str | None = None
+    account: str | None = None
+    service: str | None = None
+    sku: str | None = None
+    region: str | None = None
+    resource: str | None = None  # glob on ResourceId
+    charge_category: str | None = None
+    tag: str | None = None  # "k=v" or "k"
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Match:
+        if not any(getattr(self, k) is not None for k in MATCH_KEYS):
+            raise ValueError(f"a match entry needs at least one of {', '.join(MATCH_KEYS)}")
+        return self
+
+
+class Billing(Strict):
+    email: str | None = None
+    fossbilling: int | None = None
+    blesta: int | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+
+
+class Tenant(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str | None = None
+    currency: Currency | None = None  # default: [rebill].currency
+    markup: Percent = Decimal(0)
+    start: date | None = None  # inclusive
+    end: date | None = None  # exclusive
+    minimum: Money | None = None
+    budget: Money | None = None  # monthly, tenant currency
+    taxable: bool = True
+    match: list[Match] = Field(default_factory=list)
+    billing: Billing = Field(default_factory=Billing)
+
+    @model_validator(mode="after")
+    def _window(self) -> Tenant:
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
+
+
+class Pricing(Strict):
+    tenant: str | None = None
+    provider: str | None = None
+    service: str | None = None
+    sku: str | None = None
+    region: str | None = None
+    charge_category: str | None = None
+    markup: Percent
+
+
+class SharedPool(Strict):
+    name: str
+    match: list[Match] = Field(min_length=1)
+    allocate: Literal["even", "proportional", "weights"] = "proportional"
+    weights: dict[str, Money] | None = None
+    tenants: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> SharedPool:
+        if self.allocate == "weights" and not self.weights:
+            raise ValueError("allocate = \"weights\" needs a weights table")
+        if self.weights and any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must not be negative")
+        return self
+
+
+class Fee(Strict):
+    tenant: str
+    description: str
+    amount: Money
+    every: Literal["month", "once"] = "month"
+    date: dt.date | None = None
+    prorate: bool = False
+
+    @model_validator(mode="after")
+    def _once(self) -> Fee:
+        if self.every == "once" and self.date is None:
+            raise ValueError("every = \"once\" needs a date")
+        return self
+
+
+class Fx(Strict):
+    path: Path = Path("fx.csv")
+
+
+class FossBilling(Strict):
+    url: str
+    api_key_env: str = "FOSSBILLING_API_KEY"
+    create_clients: bool = False
+    due_days: int = Field(default=14, ge=0)
+    approve: bool = True
+    timeout: float = 30.0
+
+
+class Blesta(Strict):
+    url: str
+    user_env: str = "BLESTA_API_USER"
+    key_env: str = "BLESTA_API_KEY"
+    create_clients: bool = False
+    client_group_id: int = 1
+    due_days: int = Field(default=14, ge=0)
+    status: Literal["active", "draft", "proforma"] = "active"
+    timeout: float = 30.0
+
+
+class Exporters(Strict):
+    fossbilling: FossBilling | None = None
+    blesta: Blesta | None = None
+
+
+class Nightly(Strict):
+    cron: str = "0 3 * * *"
+    timezone: str = "UTC"
+    dask: bool = False
+    dask_workers: int = Field(default=2, ge=1)
+
+
+class Settings(Strict):
+    home: Path = Path("data")
+    currency: Currency = "USD"
+    cost_basis: Literal["billed", "effective", "list"] = "billed"
+    provider_tax: Literal["exclude", "passthrough"] = "exclude"
+    group_by: list[str] = Field(default_factory=lambda: ["provider", "service"])
+    close_day: int = Field(default=5, ge=1, le=28)
+    export_to: Literal["file", "fossbilling", "blesta"] = "file"
+    lake_uri: str | None = None  # s3://bucket/prefix for an object-store lake
+    memory_limit: str = "2GB"
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, value: list[str]) -> list[str]:
+        bad = [k for k in value if k not in GROUP_BY_KEYS]
+        if bad:
+            raise ValueError(f"unknown group_by key {bad[0]!r}; use {', '.join(GROUP_BY_KEYS)}")
+        return value
+
+
+class Config(Strict):
+    rebill: Settings = Field(default_factory=Settings)
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    fx: Fx | None = None
+    tenants: list[Tenant] = Field(default_factory=list)
+    pricing: list[Pricing] = Field(default_factory=list)
+    shared: list[SharedPool] = Field(default_factory=list)
+    fees: list[Fee] = Field(default_factory=list)
+    exporters: Exporters = Field(default_factory=Exporters)
+    nightly: Nightly = Field(default_factory=Nightly)
+
+    # Where the file was read from; relative paths resolve against its folder.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    file: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        ids = [t.id for t in self.tenants]
+        dup = next((i for i in ids if ids.count(i) > 1), None)
+        if dup:
+            raise ValueError(f"tenant id {dup!r} appears twice")
+        pools = [p.name for p in self.shared]
+        dup = next((p for p in pools if pools.count(p) > 1), None)
+        if dup:
+            raise ValueError(f"shared pool {dup!r} appears twice")
+        return self
+
+    @property
+    def home(self) -> Path:
+        return (self.base_dir / self.rebill.home).resolve()
+
+    def resolve(self, path: Path | str) -> Path:
+        """A path from the file, relative to the file's folder."""
+        return (self.base_dir / Path(path)).resolve()
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        for t in self.tenants:
+            if t.id == tenant_id:
+                return t
+        raise ConfigError(f"unknown tenant {tenant_id!r}")
+
+    def tenant_currency(self, tenant: Tenant) -> str:
+        return tenant.currency or self.rebill.currency
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "constrained-")):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def format_validation_error(where: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{where}: {_loc(first['loc']) or '<top>'}: {msg}{more}"
+
+
+def config_path(explicit: Path | None) -> Path | None:
+    """The config file to read: --config, else $REBILL_CONFIG, else ./rebill.toml if present."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_CONFIG)
+    return default if default.exists() else None
+
+
+def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
+    try:
+        cfg = Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(where, err)) from None
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
+    from connectors.registry import validate_source_config
+
+    for source_id, raw in cfg.sources.items():
+        validate_source_config(source_id, raw, where)
+    return cfg
+
+
+def load_config(explicit: Path | None = None) -> Config:
+    """Read and validate the configuration; a missing default file gives defaults."""
+    path = config_path(explicit)
+    if path is None:
+        return parse_config({}, DEFAULT_CONFIG, Path.cwd())
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    cfg = parse_config(data, str(path), path.resolve().parent)
+    return cfg.model_copy(update={"file": path.resolve()})
+
+
+def secret_from_env(var: str, what: str) -> str:
+    """Read a secret from the environment; a missing one names the variable."""
+    value = os.environ.get(var)
+    if not value:
+        raise ConfigError(f"{what}: environment variable {var} is not set")
+    return value
