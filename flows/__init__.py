@@ -1,0 +1,1 @@
+"""flows: Prefect flows, schedules and the ``rebill`` CLI that drive the stages."""

@@ -1,0 +1,9 @@
+"""CLI command groups; each module has ``register(app)`` adding its commands.
+
+``flows.cli`` imports the modules listed in ``MODULES`` in order, so each area
+(ingest, rating, export, operations) owns one file and nothing else.
+"""
+
+MODULES = (
+    "flows.commands.core",
+)
