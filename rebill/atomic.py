@@ -14,6 +14,7 @@ import fcntl
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ _AT_FDCWD = -100
 
 def temp_path(target: Path) -> Path:
     """A sibling path for writing ``target`` that no ``*.parquet`` glob matches."""
-    return target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    return target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def _fsync_dir(path: Path) -> None:

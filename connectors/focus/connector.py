@@ -39,6 +39,9 @@ def _sql_str(text: str) -> str:
 
 
 class FocusConnector:
+    # Files say which periods they hold: a plain ``rebill ingest`` loads them all.
+    lists_periods = True
+
     def __init__(self, source_id: str, cfg: FocusSource, ctx: Context) -> None:
         self.source_id = source_id
         self.cfg = cfg

@@ -1,0 +1,43 @@
+"""``rebill check``: everything that can be verified without touching a cloud."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal, InvalidOperation
+
+from rebill.config import Config
+from rebill.errors import ConfigError
+
+
+def check_fx(cfg: Config) -> None:
+    """The FX file exists and every row is ``date,base,quote,rate`` with a positive rate."""
+    if cfg.fx is None:
+        return
+    path = cfg.resolve(cfg.fx.path)
+    if not path.exists():
+        raise ConfigError(f"fx.path: {path} not found")
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in reader.fieldnames or []]
+        if header[:4] != ["date", "base", "quote", "rate"]:
+            raise ConfigError(f"{path}: header must be date,base,quote,rate (got {','.join(header)})")
+        for n, row in enumerate(reader, start=2):
+            try:
+                rate = Decimal(row["rate"].strip())
+            except (InvalidOperation, AttributeError):
+                raise ConfigError(f"{path}, row {n}, column rate: {row['rate']!r} is not a number") from None
+            if rate <= 0:
+                raise ConfigError(f"{path}, row {n}, column rate: must be positive")
+
+
+def run_checks(cfg: Config) -> list[str]:
+    """Raise ConfigError on the first error; return warnings."""
+    from connectors.registry import validate_source_config
+
+    where = str(cfg.file) if cfg.file else "rebill.toml"
+    for source_id, raw in cfg.sources.items():
+        validate_source_config(source_id, raw, where)
+    check_fx(cfg)
+    from rating.check import check_config
+
+    return list(check_config(cfg))

@@ -1,0 +1,168 @@
+"""Core commands: ingest, backfill, sql, check, demo."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+
+from flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
+from flows.output import render
+from flows.pipeline import LoadOutcome
+
+Engine = Annotated[
+    str,
+    typer.Option("--engine", envvar="REBILL_ENGINE",
+                 help="prefect (flows, default) or local (same work, no Prefect start-up)"),
+]
+SourceOpt = Annotated[list[str] | None, typer.Option("--source", "-s", help="source id (repeatable)")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="reload even if the fingerprint is unchanged")]
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+def run_ingest(config_path: Path | None, sources: list[str] | None, start: date | None,
+               end: date | None, force: bool, engine: str,
+               today: date | None = None) -> list[LoadOutcome]:
+    """Run the ingest with the chosen engine; returns one outcome per partition."""
+    cfg = config(config_path)
+    today = today or datetime.now(UTC).date()
+    path = str(config_path.resolve()) if config_path else (str(cfg.file) if cfg.file else None)
+    with user_errors():
+        if engine == "local":
+            from flows.pipeline import load_one, plan
+            from normalize.catalog import refresh_catalog
+
+            outcomes = [load_one(cfg, s, p, today, force)
+                        for s, p in plan(cfg, today, sources, start, end)]
+            refresh_catalog(cfg.home)
+            return outcomes
+        if engine != "prefect":
+            fail(f"--engine must be prefect or local, not {engine!r}")
+        quiet_prefect_env()
+        from flows.ingest import ingest_flow
+
+        return ingest_flow(config_path=path, sources=sources, start=start, end=end,
+                           force=force, today=today)
+
+
+def report_outcomes(outcomes: list[LoadOutcome]) -> int:
+    """Print one line per partition; the number of failures."""
+    failed = 0
+    for o in outcomes:
+        if o.status == "failed":
+            failed += 1
+            typer.secho(f"  {o.source} {o.period}: FAILED: {o.error}", fg=typer.colors.RED, err=True)
+        elif o.status == "unchanged":
+            typer.echo(f"  {o.source} {o.period}: unchanged")
+        else:
+            totals = ", ".join(f"{v} {k}" for k, v in sorted(o.billed_cost.items()))
+            typer.echo(f"  {o.source} {o.period}: {o.rows} rows loaded ({totals or 'empty'})")
+    if not outcomes:
+        typer.echo("  nothing to load")
+    return failed
+
+
+def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one place for the core commands
+    @app.command()
+    def ingest(
+        config_path: ConfigOpt = None,
+        source: SourceOpt = None,
+        start: Annotated[str | None, typer.Option(help="first day (YYYY-MM-DD)")] = None,
+        end: Annotated[str | None, typer.Option(help="last day (YYYY-MM-DD)")] = None,
+        force: ForceOpt = False,
+        engine: Engine = "prefect",
+    ) -> None:
+        """Ingest every source's open billing periods (or those touching --start..--end)."""
+        setup_logging()
+        outcomes = run_ingest(config_path, source, _day(start, "--start"), _day(end, "--end"),
+                              force, engine)
+        if report_outcomes(outcomes):
+            raise typer.Exit(1)
+
+    @app.command()
+    def backfill(
+        start: Annotated[str, typer.Option(help="first day (YYYY-MM-DD)")],
+        end: Annotated[str, typer.Option(help="last day (YYYY-MM-DD)")],
+        config_path: ConfigOpt = None,
+        source: SourceOpt = None,
+        force: ForceOpt = False,
+        engine: Engine = "prefect",
+    ) -> None:
+        """Re-load every billing period touching START..END (idempotent)."""
+        setup_logging()
+        s, e = _day(start, "--start"), _day(end, "--end")
+        outcomes = run_ingest(config_path, source, s, e, force, engine)
+        if report_outcomes(outcomes):
+            raise typer.Exit(1)
+
+    @app.command()
+    def sql(
+        query: Annotated[str, typer.Argument(help="a read-only query over the catalog's views")],
+        config_path: ConfigOpt = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    ) -> None:
+        """Query the catalog (read-only): costs, loads, rated_costs, invoice_lines, ..."""
+        if fmt not in ("table", "csv", "json"):
+            fail(f"--format must be table, csv or json, not {fmt!r}")
+        cfg = config(config_path)
+        from normalize.catalog import connect
+
+        with user_errors():
+            con = connect(cfg.home, cfg.rebill.memory_limit)
+        try:
+            statements = con.extract_statements(query)
+        except duckdb.Error as err:
+            fail(str(err).splitlines()[0])
+        allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+        if not statements or any(s.type not in allowed for s in statements):
+            fail("rebill sql runs read-only queries only (SELECT, WITH ... SELECT, EXPLAIN)")
+        try:
+            result = None
+            for st in statements:
+                result = con.execute(st)
+            assert result is not None
+            columns = [d[0] for d in result.description or []]
+            rows = result.fetchall()
+        except duckdb.Error as err:
+            fail(" ".join(str(err).split()))
+        typer.echo(render(columns, rows, fmt))
+
+    @app.command()
+    def check(config_path: ConfigOpt = None) -> None:
+        """Validate the configuration, sources, FX file and cross-references."""
+        from flows.checks import run_checks
+
+        cfg = config(config_path)
+        with user_errors():
+            warnings = run_checks(cfg)
+        for w in warnings:
+            typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+        where = cfg.file or "defaults (no rebill.toml)"
+        typer.echo(f"ok: {where}: {len(cfg.sources)} sources, {len(cfg.tenants)} tenants, "
+                   f"{len(cfg.shared)} shared pools, {len(warnings)} warnings")
+
+    @app.command()
+    def demo(
+        home: Annotated[Path, typer.Option(help="where to build the demo (replaced)")] = Path(
+            "rebill-demo"),
+        engine: Engine = "prefect",
+    ) -> None:
+        """Run the whole pipeline on the bundled sample data into a fresh home."""
+        from flows.demo import run_demo
+
+        setup_logging()
+        os.environ.setdefault("REBILL_DEMO", "1")
+        with user_errors():
+            run_demo(home.resolve(), engine)
