@@ -1,0 +1,120 @@
+"""The one retry layer of the billing clients: httpx, backoff, Retry-After, redaction.
+
+Every remote call of an exporter goes through :class:`Caller`. Idempotent calls
+(reads, updates, deletes) are retried on 429, 5xx and network errors with
+bounded exponential backoff and jitter, honouring ``Retry-After``. A call that
+creates something is retried only on 429 (the server refused it before doing
+anything); any other failure surfaces as :class:`RetriableExportError` so the
+exporter looks the invoice up again instead of creating it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from rebill.errors import FatalExportError, RetriableExportError
+
+log = logging.getLogger("rebill.exporters")
+
+MAX_ATTEMPTS = 4
+MAX_DELAY = 30.0
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Backoff policy: ``base * 2**attempt`` seconds (± jitter), capped."""
+
+    attempts: int = MAX_ATTEMPTS
+    base: float = 0.5
+    cap: float = MAX_DELAY
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.cap)
+        return float(min(self.cap, self.base * 2**attempt * (0.5 + random.random())))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+Check = Callable[[httpx.Response], None]
+
+
+class Caller:
+    """Sends requests for one target with the retry policy; knows its secrets to redact."""
+
+    def __init__(self, target: str, client: httpx.Client, retry: Retry,
+                 secrets: tuple[str, ...]) -> None:
+        self.target = target
+        self.client = client
+        self.retry = retry
+        self._secrets = tuple(s for s in secrets if s)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def send(self, request: httpx.Request, what: str, *, creates: bool,
+             check: Check) -> httpx.Response:
+        """Send ``request``; ``check`` raises Retriable/FatalExportError for bad answers."""
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                response = self.client.send(request)
+                response.read()
+                if response.status_code == 429:
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                    raise RetriableExportError(
+                        f"{self.target} {what}: rate limited (HTTP 429)")
+                check(response)
+                return response
+            except httpx.TransportError as err:
+                exc: RetriableExportError = RetriableExportError(
+                    f"{self.target} {what}: {type(err).__name__}: {self.redact(str(err))}")
+                throttled = False
+            except RetriableExportError as err:
+                exc = err
+                throttled = "HTTP 429" in str(err)
+            attempt += 1
+            if attempt >= self.retry.attempts or (creates and not throttled):
+                raise exc
+            wait = self.retry.delay(attempt - 1, retry_after)
+            log.warning("%s; retry %d/%d in %.1fs", exc, attempt, self.retry.attempts - 1, wait)
+            self.retry.sleep(wait)
+
+
+def status_error(target: str, what: str, response: httpx.Response, auth_hint: str) -> None:
+    """Raise for HTTP statuses every target treats alike (401/403, 5xx)."""
+    code = response.status_code
+    if code == 401:
+        raise FatalExportError(f"{target} {what}: authentication failed (HTTP 401); {auth_hint}")
+    if code >= 500:
+        raise RetriableExportError(f"{target} {what}: server error (HTTP {code})")
+
+
+def snippet(text: str, limit: int = 120) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[:limit] + "..."

@@ -1,0 +1,168 @@
+"""Invoices to export, read from the ``invoice_lines`` view, and their identity.
+
+An invoice is identified everywhere by its key ``rebill:<tenant>:<period>``.
+Remote systems also get a short searchable marker derived from the key (a line
+title or description is searchable but visible to the customer, so the full
+key is stored privately and the marker stays short).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from normalize.catalog import connect
+from normalize.layout import rated_dir
+from rebill.errors import ConfigError, ExportError
+
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+TITLE_MAX = 255
+
+
+@dataclass(frozen=True)
+class Line:
+    line_no: int
+    kind: str
+    description: str
+    provider: str | None
+    service: str | None
+    amount: Decimal
+    currency: str
+    taxed: bool
+    quantity: Decimal | None
+    unit: str | None
+
+    def title(self) -> str:
+        """Description plus usage figures (FOSSBilling/Blesta show quantity 1)."""
+        text = self.description
+        if self.quantity is not None and self.unit:
+            text += f" ({format_decimal(self.quantity)} {self.unit})"
+        return text
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "line_no": self.line_no, "kind": self.kind, "description": self.description,
+            "provider": self.provider, "service": self.service,
+            "amount": str(self.amount), "currency": self.currency, "taxed": self.taxed,
+            "quantity": None if self.quantity is None else format_decimal(self.quantity),
+            "unit": self.unit,
+        }
+
+
+@dataclass(frozen=True)
+class Invoice:
+    tenant_id: str
+    period: str
+    currency: str
+    lines: tuple[Line, ...]
+
+    @property
+    def key(self) -> str:
+        return invoice_key(self.tenant_id, self.period)
+
+    @property
+    def marker(self) -> str:
+        return marker_for(self.key)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def lines_hash(self) -> str:
+        return lines_hash(self.lines)
+
+    def titles(self) -> list[str]:
+        """Remote line titles; the first one carries the searchable marker."""
+        out = []
+        for i, line in enumerate(self.lines):
+            suffix = f" [{self.marker}]" if i == 0 else ""
+            out.append(line.title()[: TITLE_MAX - len(suffix)] + suffix)
+        return out
+
+
+def format_decimal(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def invoice_key(tenant_id: str, period: str) -> str:
+    return f"rebill:{tenant_id}:{period}"
+
+
+def marker_for(key: str) -> str:
+    """Short searchable tag: ``rb-`` and 10 hex digits of the key's SHA-256."""
+    return "rb-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def lines_hash(lines: tuple[Line, ...] | list[Line]) -> str:
+    """SHA-256 over the lines' invoiced content (stable, order-sensitive)."""
+    canon = [[ln.line_no, ln.kind, ln.description, str(ln.amount), ln.currency, ln.taxed]
+             for ln in lines]
+    return hashlib.sha256(json.dumps(canon, separators=(",", ":")).encode()).hexdigest()
+
+
+def check_period(period: str) -> str:
+    if not PERIOD_RE.match(period):
+        raise ConfigError(f"--period {period!r}: expected YYYY-MM")
+    return period
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def line_from_row(row: dict[str, object]) -> Line:
+    qty = row.get("quantity")
+    return Line(
+        line_no=int(row["line_no"]),  # type: ignore[call-overload]
+        kind=str(row["kind"]),
+        description=str(row["description"]),
+        provider=None if row.get("provider") is None else str(row["provider"]),
+        service=None if row.get("service") is None else str(row["service"]),
+        amount=_decimal(row["amount"]),
+        currency=str(row["currency"]),
+        taxed=bool(row["taxed"]) if row.get("taxed") is not None else True,
+        quantity=qty if isinstance(qty, Decimal) else None,
+        unit=None if row.get("unit") is None else str(row["unit"]),
+    )
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    raise ExportError(f"invoice_lines: amount {value!r} is not a decimal")
+
+
+def load_invoices(home: Path, period: str, tenant_id: str | None = None) -> list[Invoice]:
+    """The period's invoices from ``invoice_lines``, one per tenant, ordered by tenant."""
+    check_period(period)
+    if not (rated_dir(home, period) / "invoice_lines.parquet").exists():
+        raise ExportError(f"period {period} has not been rated "
+                          f"(no {rated_dir(home, period) / 'invoice_lines.parquet'}); "
+                          f"run: rebill rate --period {period}")
+    where = f"period = {_q(period)}"
+    if tenant_id is not None:
+        where += f" AND tenant_id = {_q(tenant_id)}"
+    con = connect(home)
+    try:
+        rows = con.sql(
+            f"SELECT * FROM invoice_lines WHERE {where} ORDER BY tenant_id, line_no"
+        ).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+    by_tenant: dict[str, list[Line]] = {}
+    for row in rows:
+        by_tenant.setdefault(str(row["tenant_id"]), []).append(line_from_row(row))
+    invoices = []
+    for tid, lines in by_tenant.items():
+        currencies = sorted({ln.currency for ln in lines})
+        if len(currencies) != 1:
+            raise ExportError(f"invoice_lines {period} tenant {tid}: lines in several "
+                              f"currencies ({', '.join(currencies)})")
+        invoices.append(Invoice(tid, period, currencies[0], tuple(lines)))
+    return invoices

@@ -1,0 +1,35 @@
+"""``rebill export``: push a period's invoices to file, FOSSBilling or Blesta."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from flows.common import ConfigOpt, config, setup_logging, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def export(
+        period: Annotated[str, typer.Option("--period", help="Billing period, YYYY-MM")],
+        target: Annotated[str, typer.Option(
+            "--target", help="file (JSON + CSV under <home>/exports/<period>/), "
+                             "fossbilling or blesta")] = "file",
+        tenant: Annotated[str | None, typer.Option(
+            "--tenant", help="Export only this tenant's invoice")] = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Print the requests (secrets redacted); change nothing")] = False,
+        config_path: ConfigOpt = None,
+    ) -> None:
+        """Export the period's invoices, at most once per tenant, period and target."""
+        setup_logging()
+        cfg = config(config_path)
+        with user_errors():
+            from exporters.run import export_period
+
+            outcome = export_period(cfg, period, target, tenant=tenant, dry_run=dry_run,
+                                    echo=typer.echo)
+            if not dry_run:
+                typer.echo(f"{len(outcome.exported)} exported, {len(outcome.skipped)} "
+                           "already exported")
