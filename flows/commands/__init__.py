@@ -6,4 +6,5 @@
 
 MODULES = (
     "flows.commands.core",
+    "flows.commands.export",
 )
