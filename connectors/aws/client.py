@@ -31,14 +31,20 @@ RETRY_CODES = frozenset({
 })
 
 
-def make_client(service: str, endpoint: str | None, region: str | None) -> Any:
-    """A boto3 client; ``endpoint`` (else ``AWS_ENDPOINT_URL``) points it elsewhere."""
+def make_client(
+    service: str, endpoint: str | None, region: str | None, max_attempts: int = 3
+) -> Any:
+    """A boto3 client; ``endpoint`` (else ``AWS_ENDPOINT_URL``) points it elsewhere.
+
+    ``max_attempts=1`` turns botocore's retries off for callers that retry
+    themselves (one retry layer per call).
+    """
     session = boto3.session.Session()
     return session.client(
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint or None,
         region_name=region or session.region_name or "us-east-1",
-        config=BotoConfig(retries={"mode": "standard", "max_attempts": 3}),
+        config=BotoConfig(retries={"mode": "standard", "max_attempts": max_attempts}),
     )
 
 
