@@ -23,12 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connectors.base import Connector, Period
+from connectors.base import Connector, Extract, Period
 from normalize.conform import conform, validate
 from normalize.layout import partition_file
 from normalize.loads import LoadRecord, append_load, last_ok_fingerprint
 from normalize.schema import ARROW_SCHEMA
-from rebill.atomic import commit_file, temp_path
+from rebill.atomic import commit_file, home_lock, temp_path
 from rebill.errors import RebillError
 
 log = logging.getLogger("rebill.lake")
@@ -96,8 +96,28 @@ def load_partition(
         log.info("%s %s unchanged (fingerprint %s)", source_id, period, extract.fingerprint)
         return LoadResult(source_id, period.label, "unchanged", 0, extract.fingerprint, {})
 
-    load_id = load_id_for(source_id, period, extract.fingerprint)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with home_lock(home, f"partition-{source_id}-{period.label}", wait=3600):
+        _drop_stale_temps(target)
+        return _write(home, source_id, period, extract, target, started, progress)
+
+
+def _drop_stale_temps(target: Path) -> None:
+    """Temporary files a killed writer left (we hold the partition's lock)."""
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        stale.unlink(missing_ok=True)
+
+
+def _write(
+    home: Path,
+    source_id: str,
+    period: Period,
+    extract: Extract,
+    target: Path,
+    started: datetime,
+    progress: Callable[[int], None] | None,
+) -> LoadResult:
+    load_id = load_id_for(source_id, period, extract.fingerprint)
     tmp = temp_path(target)
     rows = 0
     totals: dict[str, Decimal] = {}

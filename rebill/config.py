@@ -45,11 +45,17 @@ GROUP_BY_KEYS = (
 
 
 def _money(value: object) -> Decimal:
-    return parse_decimal(value, "amount")
+    try:
+        return parse_decimal(value, "amount")
+    except ConfigError as err:  # let pydantic name the key
+        raise ValueError(str(err).removeprefix("amount: ")) from None
 
 
 def _percent(value: object) -> Decimal:
-    return parse_percent(value, "markup")
+    try:
+        return parse_percent(value, "markup")
+    except ConfigError as err:
+        raise ValueError(str(err).removeprefix("markup: ")) from None
 
 
 Money = Annotated[Decimal, BeforeValidator(_money)]
