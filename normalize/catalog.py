@@ -32,7 +32,52 @@ from rebill.atomic import atomic_write
 
 log = logging.getLogger("rebill.catalog")
 
-VIEW_NAMES = ("costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices")
+VIEW_NAMES = (
+    "costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices", "anomalies",
+)
+
+# The ``anomalies`` view (docs/analysts.md): a (tenant, provider, service, day)
+# whose amount is more than FACTOR times the median of the previous WINDOW
+# days (days without cost count as zero) and more than FLOOR currency units
+# above it, once the series has at least MIN_HISTORY days of history.
+ANOMALY_FACTOR = 3
+ANOMALY_FLOOR = "1.00"
+ANOMALY_WINDOW = 14
+ANOMALY_MIN_HISTORY = 7
+
+ANOMALIES_SQL = f"""CREATE OR REPLACE VIEW anomalies AS
+WITH daily AS (
+  SELECT tenant_id, provider, service, tenant_currency AS currency, day, sum(amount) AS amount
+  FROM rated_costs GROUP BY ALL
+), series AS (
+  SELECT tenant_id, provider, service, currency, min(day) AS first_day,
+         (SELECT max(day) FROM daily) AS last_day
+  FROM daily GROUP BY ALL
+), spine AS (
+  SELECT tenant_id, provider, service, currency,
+         CAST(unnest(generate_series(CAST(first_day AS TIMESTAMP), CAST(last_day AS TIMESTAMP),
+                                     INTERVAL 1 DAY)) AS DATE) AS day
+  FROM series
+), filled AS (
+  SELECT s.tenant_id, s.provider, s.service, s.currency, s.day,
+         coalesce(d.amount, CAST(0 AS DECIMAL(38,12))) AS amount
+  FROM spine s LEFT JOIN daily d
+    ON d.tenant_id IS NOT DISTINCT FROM s.tenant_id AND d.provider IS NOT DISTINCT FROM s.provider
+   AND d.service IS NOT DISTINCT FROM s.service AND d.currency IS NOT DISTINCT FROM s.currency
+   AND d.day = s.day
+), windowed AS (
+  SELECT *, median(amount) OVER w AS trailing_median, count(*) OVER w AS history_days
+  FROM filled
+  WINDOW w AS (PARTITION BY tenant_id, provider, service, currency ORDER BY day
+               ROWS BETWEEN {ANOMALY_WINDOW} PRECEDING AND 1 PRECEDING)
+)
+SELECT strftime(day, '%Y-%m') AS period, tenant_id, provider, service, currency, day, amount,
+       CAST(trailing_median AS DECIMAL(38,12)) AS trailing_median,
+       CAST(amount - trailing_median AS DECIMAL(38,12)) AS excess, history_days
+FROM windowed
+WHERE history_days >= {ANOMALY_MIN_HISTORY}
+  AND amount > {ANOMALY_FACTOR} * trailing_median
+  AND amount - trailing_median > {ANOMALY_FLOOR}"""
 
 
 def _write_empty(path: Path, schema: pa.Schema) -> None:
@@ -80,6 +125,7 @@ SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
        l.target, l.external_id, l.exported_at
 FROM read_parquet({rated['invoices']}) d
 LEFT JOIN ledger l USING (tenant_id, period)""",
+        "anomalies": ANOMALIES_SQL,
     }
 
 

@@ -7,4 +7,5 @@
 MODULES = (
     "flows.commands.core",
     "flows.commands.export",
+    "flows.commands.report",
 )
