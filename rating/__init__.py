@@ -1,0 +1,27 @@
+"""Rating: lake rows of one billing period + config -> rated rows, invoice lines, invoices.
+
+Public API::
+
+    rate_period(cfg, period, *, con=None, extra_lines=None) -> RateResult
+    status(cfg, period) -> StatusReport
+    check_config(cfg) -> list[str]
+"""
+
+from rating.check import check_config
+from rating.conservation import Conservation
+from rating.engine import RateResult, TenantTotal, rate_period
+from rating.lines import ExtraLines, Line
+from rating.status import StatusReport, latest_rated_period, status
+
+__all__ = [
+    "Conservation",
+    "ExtraLines",
+    "Line",
+    "RateResult",
+    "StatusReport",
+    "TenantTotal",
+    "check_config",
+    "latest_rated_period",
+    "rate_period",
+    "status",
+]

@@ -1,0 +1,137 @@
+"""Allocation of shared-pool rows to tenants (DESIGN "Rating semantics" rule 4).
+
+Each pool row is split among the pool's tenants active on the row's day with
+a positive weight: 1 each (``even``), the configured weight (``weights``), or
+the tenant's basis (``proportional``: the sum of the cost of its direct,
+non-tax rows of the period in the pool row's currency). The arithmetic is
+exact integer arithmetic on HUGEINT in units of 1e-12:
+
+    share_i = round_half_away(cost * w_i / W)          (12 decimals)
+    the remainder cost - sum(share_i) goes to the share with the largest
+    absolute value (tie: the tenant first in file order)
+
+``cost * w_i`` can exceed 128 bits, so the quotient is computed by long
+division in base 1e11; it is exact while the total weight W < 1e22 units
+(a basis of ten billion per currency), which is checked.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+
+from rating.attribute import ROWS
+from rebill.config import Config, SharedPool
+from rebill.errors import RatingError
+
+SHARES = "_rt_shares"
+UNITS = 10**12
+MAX_TOTAL_WEIGHT = 10**22
+_K = 10**11
+
+
+def to_units_sql(expr: str) -> str:
+    """DECIMAL(38,12) -> HUGEINT units of 1e-12 (exact)."""
+    return f"CAST({expr} * {UNITS} AS HUGEINT)"
+
+
+def from_units_sql(expr: str) -> str:
+    """HUGEINT units of 1e-12 -> DECIMAL(38,12) (exact, no division)."""
+    return (
+        f"(CAST(({expr}) // {UNITS} AS DECIMAL(38,12)) + "
+        f"CAST(CAST(({expr}) % {UNITS} AS DECIMAL(38,12)) "
+        "* CAST('0.000000000001' AS DECIMAL(13,12)) AS DECIMAL(38,12)))"
+    )
+
+
+def _weight_units(pool: SharedPool) -> dict[str, int]:
+    """Integer weights with the same ratios as the configured ones."""
+    weights = pool.weights or {}
+    scale = max((max(0, -int(w.as_tuple().exponent)) for w in weights.values()), default=0)
+    return {t: int(w.scaleb(scale)) for t, w in weights.items()}
+
+
+def pool_members(cfg: Config) -> list[tuple[int, int, int | None]]:
+    """(pool_idx, tenant_idx, weight units or None for proportional) in file order."""
+    index = {t.id: i for i, t in enumerate(cfg.tenants)}
+    out: list[tuple[int, int, int | None]] = []
+    for p_idx, pool in enumerate(cfg.shared):
+        allowed = set(pool.tenants) if pool.tenants is not None else set(index)
+        weights = _weight_units(pool) if pool.allocate == "weights" else {}
+        for t_idx, tenant in enumerate(cfg.tenants):
+            if tenant.id not in allowed:
+                continue
+            if pool.allocate == "even":
+                out.append((p_idx, t_idx, 1))
+            elif pool.allocate == "weights":
+                if weights.get(tenant.id, 0) > 0:
+                    out.append((p_idx, t_idx, weights[tenant.id]))
+            else:
+                out.append((p_idx, t_idx, None))
+    return out
+
+
+def build_shares(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    """Create ``_rt_shares(x_source, x_row_id, tenant_idx, cost)`` for every allocated pool row."""
+    members = pool_members(cfg)
+    values = ", ".join(
+        f"({p}, {t}, {'NULL' if w is None else f'CAST({w} AS HUGEINT)'})" for p, t, w in members
+    ) or "(NULL, NULL, NULL)"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _rt_members AS SELECT CAST(pool_idx AS INTEGER) AS pool_idx, "
+        "CAST(tenant_idx AS INTEGER) AS tenant_idx, CAST(weight AS HUGEINT) AS weight "
+        f"FROM (VALUES {values}) v(pool_idx, tenant_idx, weight) WHERE pool_idx IS NOT NULL"
+    )
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE _rt_basis AS
+SELECT tenant_idx, currency, {to_units_sql("sum(cost)")} AS basis
+FROM {ROWS} WHERE target = 'tenant' AND NOT is_tax GROUP BY tenant_idx, currency""")
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE _rt_takers AS
+SELECT * FROM (
+  SELECT r.x_source, r.x_row_id, r.currency, {to_units_sql("r.cost")} AS c, m.tenant_idx,
+         coalesce(m.weight, b.basis) AS w
+  FROM {ROWS} r
+  JOIN _rt_members m ON m.pool_idx = r.pool_idx
+  JOIN _rt_tenants t ON t.tenant_idx = m.tenant_idx
+   AND (t.start_day IS NULL OR r.day >= t.start_day) AND (t.end_day IS NULL OR r.day < t.end_day)
+  LEFT JOIN _rt_basis b ON b.tenant_idx = m.tenant_idx AND b.currency = r.currency
+  WHERE r.target = 'pool'
+) WHERE w > 0""")
+    con.execute("""
+CREATE OR REPLACE TEMP TABLE _rt_takers_w AS
+SELECT *, sum(w) OVER (PARTITION BY x_source, x_row_id) AS big_w FROM _rt_takers""")
+    too_big = con.execute(
+        f"SELECT count(*) FROM _rt_takers_w WHERE big_w >= CAST('{MAX_TOTAL_WEIGHT}' AS HUGEINT)"
+    ).fetchall()
+    if too_big[0][0]:
+        raise RatingError(
+            f"shared pool allocation: total weight or basis of {Decimal(MAX_TOTAL_WEIGHT) / UNITS} "
+            "or more per currency is beyond exact allocation"
+        )
+    # |c| * w / W by long division: a = C // W, b = C % W; w = w1 * K + w0.
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE _rt_rounded AS
+WITH s1 AS (
+  SELECT *, abs(c) AS ac, CASE WHEN c < 0 THEN -1 ELSE 1 END AS sg FROM _rt_takers_w
+), s2 AS (
+  SELECT *, ac // big_w AS a, ac % big_w AS b, w // {_K} AS w1, w % {_K} AS w0 FROM s1
+), s3 AS (
+  SELECT *, (b * w1) // big_w AS qx, (b * w1) % big_w AS rx FROM s2
+), s4 AS (
+  SELECT *, (rx * {_K} + b * w0) // big_w AS qy, (rx * {_K} + b * w0) % big_w AS ry FROM s3
+)
+SELECT x_source, x_row_id, currency, c, tenant_idx,
+  sg * (a * w + qx * {_K} + qy + CASE WHEN 2 * ry >= big_w THEN 1 ELSE 0 END) AS share
+FROM s4""")
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {SHARES} AS
+SELECT x_source, x_row_id, tenant_idx,
+  {from_units_sql("share + CASE WHEN rk = 1 THEN c - total ELSE 0 END")} AS cost
+FROM (
+  SELECT *, sum(share) OVER (PARTITION BY x_source, x_row_id) AS total,
+         row_number() OVER (PARTITION BY x_source, x_row_id
+                            ORDER BY abs(share) DESC, tenant_idx) AS rk
+  FROM _rt_rounded
+)""")

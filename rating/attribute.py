@@ -1,0 +1,92 @@
+"""Attribution of one period's cost rows (DESIGN "Rating semantics" rules 1-3).
+
+One DuckDB statement classifies every lake row of the period:
+
+* ``tax``: a ``Tax`` row left out because ``provider_tax = "exclude"``;
+* ``pool``: it matches a shared pool (the first in file order);
+* ``tenant``: the first tenant in file order with a matching entry that is
+  active on the row's day;
+* ``unallocated``: nobody took it (with the reason).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from connectors.base import Period
+from normalize.layout import SCHEMA_DIR, lake_root
+from rating.match import active_sql, lit, match_sql
+from rebill.config import Config
+
+ROWS = "_rt_rows"
+
+COST_COLUMNS = {"billed": "BilledCost", "effective": "EffectiveCost", "list": "ListCost"}
+
+# group_by key -> column of the rows table
+GROUP_COLUMNS: dict[str, str] = {
+    "provider": "provider", "service": "service", "sku": "sku", "region": "region",
+    "account": "account", "billing_account": "billing_account", "source": "x_source",
+    "charge_category": "charge_category", "resource": "resource",
+}
+
+
+def period_files(home: Path, period: Period) -> list[Path]:
+    """The lake files of ``period`` (every source)."""
+    root = lake_root(home)
+    found = sorted(root.glob(f"source=*/billing_period={period.label}/*.parquet"))
+    return [p for p in found if not p.name.startswith(".")]
+
+
+def source_sql(home: Path, period: Period) -> str:
+    """SQL reading the canonical rows of ``period`` (empty schema when there are none)."""
+    files = period_files(home, period)
+    if not files:
+        files = [lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet"]
+    listed = ", ".join(lit(str(p)) for p in files)
+    return (
+        f"SELECT * FROM read_parquet([{listed}]) "
+        f"WHERE \"BillingPeriodStart\" >= TIMESTAMPTZ '{period.start_ts.isoformat()}' "
+        f"AND \"BillingPeriodStart\" < TIMESTAMPTZ '{period.end_ts.isoformat()}'"
+    )
+
+
+def cost_column(cfg: Config) -> str:
+    return COST_COLUMNS[cfg.rebill.cost_basis]
+
+
+def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> None:
+    """Create the temp table ``_rt_rows``: one row per lake row of ``period`` with its target."""
+    pools = " ".join(
+        f"WHEN {match_sql(p.match)} THEN {i}" for i, p in enumerate(cfg.shared)
+    )
+    day = 'CAST("ChargePeriodStart" AS DATE)'
+    tenants = " ".join(
+        f"WHEN {match_sql(t.match)} AND {active_sql(t, day)} THEN {i}"
+        for i, t in enumerate(cfg.tenants)
+    )
+    any_match = " OR ".join(match_sql(t.match) for t in cfg.tenants) or "false"
+    exclude_tax = "true" if cfg.rebill.provider_tax == "exclude" else "false"
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {ROWS} AS
+SELECT *,
+  CASE WHEN is_tax AND {exclude_tax} THEN 'tax'
+       WHEN pool_idx IS NOT NULL THEN 'pool'
+       WHEN tenant_idx IS NOT NULL THEN 'tenant'
+       ELSE 'unallocated' END AS target
+FROM (
+  SELECT "x_source" AS x_source, "x_row_id" AS x_row_id,
+    CAST("ChargePeriodStart" AS DATE) AS day,
+    "{cost_column(cfg)}" AS cost, "BillingCurrency" AS currency,
+    "ProviderName" AS provider, "ServiceName" AS service, "SkuId" AS sku,
+    "RegionId" AS region, "RegionName" AS region_name,
+    "SubAccountId" AS account, "BillingAccountId" AS billing_account,
+    "ChargeCategory" AS charge_category, "ResourceId" AS resource, "Tags" AS tags,
+    "PricingQuantity" AS quantity, "PricingUnit" AS unit,
+    "ChargeCategory" = 'Tax' AS is_tax,
+    {f"CASE {pools} END" if pools else "CAST(NULL AS INTEGER)"} AS pool_idx,
+    {f"CASE {tenants} END" if tenants else "CAST(NULL AS INTEGER)"} AS tenant_idx,
+    {any_match} AS any_tenant_match
+  FROM ({source_sql(cfg.home, period)})
+)""")

@@ -1,0 +1,297 @@
+"""Rate one billing period: lake rows + config -> rated rows, invoice lines, invoices.
+
+``rate_period`` is the one entry point (nightly flow, demo, CLI). Every
+per-row step runs in DuckDB; Python only builds SQL from the config and
+handles the few invoice lines. Outputs are staged under ``<home>/tmp`` and
+swapped in whole, so re-rating replaces (never appends) and a crash leaves
+the previous outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from connectors.base import Period
+from normalize.catalog import connect, ensure_layout
+from normalize.datasets import INVOICE_DRAFTS, INVOICE_LINES, RATED_COSTS, UNALLOCATED
+from rating import conservation
+from rating.allocate import SHARES, build_shares
+from rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column, source_sql
+from rating.fx import load_rates, resolve_rates
+from rating.lines import (
+    ExtraLines,
+    Line,
+    correction_lines,
+    fee_lines,
+    lines_hash,
+    minimum_line,
+    number_lines,
+)
+from rating.match import lit
+from rating.output import publish, staging_dir, write_query, write_rows
+from rating.pricing import FACTOR_SQL, markup_sql
+from rebill.atomic import home_lock
+from rebill.config import Config
+from rebill.errors import RatingError
+from rebill.money import minor_units, round_money
+
+log = logging.getLogger("rebill.rating")
+
+RATED = "_rt_rated"
+LINE_DECIMALS = 2  # invoice_lines.amount is DECIMAL(18,2)
+
+
+@dataclass(frozen=True)
+class TenantTotal:
+    tenant_id: str
+    name: str | None
+    currency: str
+    subtotal: Decimal
+    line_count: int
+
+
+@dataclass(frozen=True)
+class RateResult:
+    period: Period
+    directory: Path
+    lake_rows: int
+    rated_rows: int
+    unallocated_rows: int
+    tenants: list[TenantTotal]
+    lines: list[Line]
+    conservation: list[conservation.Conservation]
+
+    @property
+    def unallocated(self) -> dict[str, Decimal]:
+        return {c.currency: c.unallocated for c in self.conservation if c.unallocated}
+
+    @property
+    def excluded_tax(self) -> dict[str, Decimal]:
+        return {c.currency: c.excluded_tax for c in self.conservation if c.excluded_tax}
+
+
+def _tenants_table(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    values = ", ".join(
+        f"({i}, {lit(t.id)}, {lit(cfg.tenant_currency(t))}, "
+        f"{f'DATE {lit(t.start.isoformat())}' if t.start else 'NULL'}, "
+        f"{f'DATE {lit(t.end.isoformat())}' if t.end else 'NULL'})"
+        for i, t in enumerate(cfg.tenants)
+    ) or "(NULL, NULL, NULL, NULL, NULL)"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _rt_tenants AS SELECT CAST(i AS INTEGER) AS tenant_idx, "
+        "CAST(id AS VARCHAR) AS tenant_id, CAST(cur AS VARCHAR) AS tenant_currency, "
+        "CAST(s AS DATE) AS start_day, CAST(e AS DATE) AS end_day "
+        f"FROM (VALUES {values}) v(i, id, cur, s, e) WHERE i IS NOT NULL"
+    )
+
+
+def _line_key_sql(cfg: Config) -> str:
+    cols = ", ".join(GROUP_COLUMNS[k] for k in cfg.rebill.group_by)
+    return f"coalesce(nullif(concat_ws(' ', {cols}), ''), 'Other')" if cols else "'Usage'"
+
+
+def _build_rated(con: duckdb.DuckDBPyConnection, cfg: Config, fx_file: Path | None) -> None:
+    pool_names = " ".join(f"WHEN {i} THEN {lit(p.name)}" for i, p in enumerate(cfg.shared))
+    pool_name = f"CASE r.pool_idx {pool_names} END" if pool_names else "CAST(NULL AS VARCHAR)"
+    common = (
+        "r.x_source, r.x_row_id, r.day, r.provider, r.service, r.sku, r.region, r.region_name, "
+        "r.account, r.billing_account, r.charge_category, r.resource, r.is_tax, r.currency"
+    )
+    markup, rule = markup_sql(cfg, cfg.rebill.provider_tax == "passthrough")
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE _rt_priced AS
+SELECT b.*, t.tenant_id, t.tenant_currency, {markup} AS markup, {rule} AS pricing_rule
+FROM (
+  SELECT r.tenant_idx, {common}, 'usage' AS kind, CAST(NULL AS VARCHAR) AS pool,
+         CAST(NULL AS INTEGER) AS pool_idx, r.cost, r.quantity, r.unit
+  FROM {ROWS} r WHERE r.target = 'tenant'
+  UNION ALL
+  SELECT s.tenant_idx, {common}, 'shared' AS kind, {pool_name} AS pool, r.pool_idx, s.cost,
+         CAST(NULL AS DECIMAL(38,12)) AS quantity, CAST(NULL AS VARCHAR) AS unit
+  FROM {SHARES} s JOIN {ROWS} r USING (x_source, x_row_id)
+) b JOIN _rt_tenants t USING (tenant_idx)""")
+    rates = resolve_rates(
+        con, "SELECT DISTINCT currency, tenant_currency, day FROM _rt_priced", fx_file
+    )
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {RATED} AS
+SELECT *, CAST(round(rated * fx_rate, 12) AS DECIMAL(38,12)) AS amount
+FROM (
+  SELECT p.*, f.fx_rate,
+    CAST(round(p.cost * CAST(1 + p.markup AS {FACTOR_SQL}), 12) AS DECIMAL(38,12)) AS rated,
+    CASE WHEN p.kind = 'shared' THEN 'Shared: ' || p.pool ELSE {_line_key_sql(cfg)} END
+      AS line_key
+  FROM _rt_priced p JOIN {rates} f USING (currency, tenant_currency, day)
+)""")
+
+
+def _usage_and_shared_lines(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Line]:
+    keys = [GROUP_COLUMNS[k] for k in cfg.rebill.group_by]
+    group = ", ".join(["tenant_id", "tenant_currency", "line_key", *keys])
+    prov = "provider" if "provider" in cfg.rebill.group_by else "NULL"
+    serv = "service" if "service" in cfg.rebill.group_by else "NULL"
+    order = ", ".join(["tenant_id", "line_key", *(f"{k} NULLS FIRST" for k in keys)])
+    one_unit = "count(DISTINCT unit) = 1 AND count(unit) = count(*)"
+    usage = con.execute(f"""
+SELECT tenant_id, tenant_currency, line_key, {prov}, {serv}, sum(amount),
+       CASE WHEN {one_unit} THEN sum(quantity) END, CASE WHEN {one_unit} THEN min(unit) END
+FROM {RATED} WHERE kind = 'usage' GROUP BY {group} ORDER BY {order}""").fetchall()
+    shared = con.execute(f"""
+SELECT tenant_id, tenant_currency, line_key, NULL, NULL, sum(amount), NULL, NULL
+FROM {RATED} WHERE kind = 'shared' GROUP BY tenant_id, tenant_currency, line_key, pool_idx
+ORDER BY tenant_id, pool_idx""").fetchall()
+    out: list[Line] = []
+    for kind, rows in (("usage", usage), ("shared", shared)):
+        for tenant_id, currency, desc, provider, service, total, qty, unit in rows:
+            amount = round_money(Decimal(total), currency)
+            if amount != 0:
+                out.append(Line(tenant_id, kind, desc, amount, currency, provider, service,
+                                None if qty is None else Decimal(qty), unit))
+    return out
+
+
+def _invoice_lines(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, extra: ExtraLines | None
+) -> list[Line]:
+    for t in cfg.tenants:
+        cur = cfg.tenant_currency(t)
+        if minor_units(cur) > LINE_DECIMALS:
+            raise RatingError(
+                f"tenant {t.id}: currency {cur} has {minor_units(cur)} decimals; "
+                f"invoice lines hold {LINE_DECIMALS}"
+            )
+    drafts = _usage_and_shared_lines(con, cfg) + fee_lines(cfg, period)
+    for t in cfg.tenants:
+        top_up = minimum_line(cfg, t, period, [ln for ln in drafts if ln.tenant_id == t.id])
+        if top_up is not None:
+            drafts.append(top_up)
+    drafts += correction_lines(cfg, period, number_lines(cfg, drafts), extra)
+    return number_lines(cfg, drafts)
+
+
+def _rated_sql(period: Period) -> str:
+    return f"""
+SELECT tenant_id, {lit(period.label)} AS period, x_row_id, x_source, day, kind, pool,
+  pricing_rule, provider, service, charge_category, line_key, cost,
+  CAST(markup AS DECIMAL(38,12)) AS markup, rated, currency,
+  CAST(fx_rate AS DECIMAL(38,12)) AS fx_rate, amount, tenant_currency
+FROM {RATED} ORDER BY tenant_id, x_source, x_row_id"""
+
+
+def _unallocated_sql(cfg: Config, period: Period) -> str:
+    pool_names = " ".join(f"WHEN {i} THEN {lit(p.name)}" for i, p in enumerate(cfg.shared))
+    pool_name = f"CASE pool_idx {pool_names} END" if pool_names else "''"
+    return f"""
+SELECT {lit(period.label)} AS period, x_row_id, x_source, day,
+  CASE WHEN target = 'pool' THEN 'shared pool ' || {pool_name} ||
+         ': no tenant active on the day with a positive weight or basis'
+       WHEN any_tenant_match THEN 'matching tenant not active on the day'
+       ELSE 'no tenant or shared pool matches' END AS reason,
+  provider, service, billing_account, account, charge_category, tags, cost, currency
+FROM {ROWS} r
+WHERE target = 'unallocated'
+   OR (target = 'pool' AND NOT EXISTS (
+        SELECT 1 FROM {SHARES} s WHERE s.x_source = r.x_source AND s.x_row_id = r.x_row_id))
+ORDER BY x_source, x_row_id"""
+
+
+def _line_rows(lines: list[Line], period: Period) -> list[dict[str, Any]]:
+    return [
+        {"tenant_id": ln.tenant_id, "period": period.label, "line_no": ln.line_no,
+         "kind": ln.kind, "description": ln.description, "provider": ln.provider,
+         "service": ln.service, "amount": ln.amount, "currency": ln.currency,
+         "taxed": ln.taxed, "quantity": ln.quantity, "unit": ln.unit}
+        for ln in sorted(lines, key=lambda x: (x.tenant_id, x.line_no))
+    ]
+
+
+def _invoices(cfg: Config, lines: list[Line]) -> list[TenantTotal]:
+    out: list[TenantTotal] = []
+    for t in sorted(cfg.tenants, key=lambda x: x.id):
+        mine = [ln for ln in lines if ln.tenant_id == t.id]
+        if mine:
+            subtotal = sum((ln.amount for ln in mine), Decimal(0))
+            out.append(TenantTotal(t.id, t.name, cfg.tenant_currency(t), subtotal, len(mine)))
+    return out
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '\\_rt\\_%' "
+        "ESCAPE '\\'"
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def rate_period(
+    cfg: Config,
+    period: Period,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    extra_lines: ExtraLines | None = None,
+) -> RateResult:
+    """Rate ``period`` and replace its outputs under ``<home>/rated/period=YYYY-MM``.
+
+    ``extra_lines`` (the corrections hook) is a list of :class:`Line`, or a
+    callable ``(period, draft_lines) -> lines``; its lines become ``correction``
+    lines after the minimum. Raises RatingError (FX gap, conservation) and
+    ConfigError (unknown tenant in a fee).
+    """
+    home = cfg.home
+    ensure_layout(home)
+    own = con is None
+    db = connect(home, cfg.rebill.memory_limit) if con is None else con
+    db.execute("SET TimeZone='UTC'")
+    staged: Path | None = None
+    try:
+        with home_lock(home, f"rate-{period.label}", wait=600):
+            _tenants_table(db, cfg)
+            fx_file = load_rates(db, cfg)
+            build_rows(db, cfg, period)
+            build_shares(db, cfg)
+            _build_rated(db, cfg, fx_file)
+            lines = _invoice_lines(db, cfg, period, extra_lines)
+            staged = staging_dir(home, period)
+            rated_rows = write_query(db, _rated_sql(period), RATED_COSTS,
+                                     staged / "rated_costs.parquet")
+            unalloc_rows = write_query(db, _unallocated_sql(cfg, period), UNALLOCATED,
+                                       staged / "unallocated.parquet")
+            write_rows(_line_rows(lines, period), INVOICE_LINES, staged / "invoice_lines.parquet")
+            totals = _invoices(cfg, lines)
+            write_rows(
+                [{"tenant_id": t.tenant_id, "period": period.label, "currency": t.currency,
+                  "subtotal": t.subtotal, "line_count": t.line_count,
+                  "lines_hash": lines_hash([ln for ln in lines if ln.tenant_id == t.tenant_id])}
+                 for t in totals],
+                INVOICE_DRAFTS, staged / "invoices.parquet",
+            )
+            balance = conservation.measure(
+                db, source_sql(home, period), cost_column=cost_column(cfg),
+                tax_excluded=cfg.rebill.provider_tax == "exclude",
+                rated_costs=staged / "rated_costs.parquet",
+                unallocated=staged / "unallocated.parquet",
+            )
+            conservation.check(balance, period.label)
+            directory = publish(staged, home, period)
+            staged = None
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+        _drop_temp(db)
+        if own:
+            db.close()
+    log.info("rated %s: %d rated rows, %d unallocated, %d invoices",
+             period, rated_rows, unalloc_rows, len(totals))
+    return RateResult(
+        period=period, directory=directory,
+        lake_rows=sum(c.lake_rows for c in balance), rated_rows=rated_rows,
+        unallocated_rows=unalloc_rows, tenants=totals, lines=lines, conservation=balance,
+    )

@@ -1,0 +1,56 @@
+"""Writing rated outputs: deterministic Parquet files staged, then swapped in whole."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors.base import Period
+from normalize.lake import WRITE_OPTIONS
+from normalize.layout import rated_dir, rated_root, tmp_dir
+from rebill.atomic import replace_dir
+
+BATCH_ROWS = 262_144
+
+
+def staging_dir(home: Path, period: Period) -> Path:
+    """A fresh folder beside the home's other staging areas (same filesystem)."""
+    path = tmp_dir(home) / f"rated-{period.label}-{os.getpid()}"
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def write_query(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema, path: Path) -> int:
+    """Stream ``sql`` (which must end in ORDER BY a full key) into ``path``; returns rows."""
+    rows = 0
+    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    with pq.ParquetWriter(path, schema, **WRITE_OPTIONS) as writer:  # type: ignore[arg-type]
+        for batch in reader:
+            table = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    return rows
+
+
+def write_rows(rows: Sequence[dict[str, Any]], schema: pa.Schema, path: Path) -> None:
+    pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path, **WRITE_OPTIONS)  # type: ignore[arg-type]
+
+
+def publish(staged: Path, home: Path, period: Period) -> Path:
+    """Atomically make ``staged`` the period's rated folder (the old one is dropped)."""
+    target = rated_dir(home, period.label)
+    rated_root(home).mkdir(parents=True, exist_ok=True)
+    for f in staged.iterdir():
+        with f.open("rb+") as fh:
+            os.fsync(fh.fileno())
+    replace_dir(staged, target)
+    return target
