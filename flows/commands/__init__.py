@@ -6,6 +6,7 @@
 
 MODULES = (
     "flows.commands.core",
+    "flows.commands.rating",
     "flows.commands.export",
     "flows.commands.report",
 )
