@@ -1,0 +1,1 @@
+"""DigitalOcean invoices (pydo) as daily FOCUS rows."""
