@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -20,6 +21,20 @@ from flows.pipeline import LoadOutcome, load_one, plan
 from normalize.catalog import ensure_layout, refresh_catalog
 from rebill.config import Config, load_config
 from rebill.errors import is_retriable
+
+
+def task_runner(cfg: Config | None = None) -> Any:
+    """Threads by default; Dask (prefect-dask) when ``[nightly] dask = true``.
+
+    Dask needs a Prefect server (``PREFECT_API_URL``): in embedded mode every
+    worker would start its own. Apply with ``flow.with_options(task_runner=...)``.
+    """
+    if cfg is not None and cfg.nightly.dask:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.nightly.dask_workers,
+                                              "threads_per_worker": 2})
+    return ThreadPoolTaskRunner(max_workers=4)
 
 
 def _retry_if_retriable(task: object, task_run: object, state: object) -> bool:
@@ -58,7 +73,7 @@ def run_loads(cfg: Config, config_path: str | None, pairs: list[tuple[str, Perio
     return outcomes
 
 
-@flow(name="rebill-ingest", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
+@flow(name="rebill-ingest", task_runner=task_runner(), log_prints=False)
 def ingest_flow(config_path: str | None = None, sources: list[str] | None = None,
                 start: date | None = None, end: date | None = None,
                 force: bool = False, today: date | None = None) -> list[LoadOutcome]:
@@ -68,7 +83,7 @@ def ingest_flow(config_path: str | None = None, sources: list[str] | None = None
     return run_loads(cfg, config_path, plan(cfg, today, sources, start, end), today, force)
 
 
-@flow(name="rebill-backfill", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
+@flow(name="rebill-backfill", task_runner=task_runner(), log_prints=False)
 def backfill_flow(start: date, end: date, sources: list[str] | None = None,
                   config_path: str | None = None, force: bool = False,
                   today: date | None = None) -> list[LoadOutcome]:

@@ -1,0 +1,90 @@
+"""Operations: the nightly run and its Prefect deployments."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.commands.core import Engine, report_outcomes
+from flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def nightly(
+        config_path: ConfigOpt = None,
+        today: Annotated[str | None, typer.Option(
+            help="run as if today were this day (YYYY-MM-DD), for catch-up and tests")] = None,
+        wait: Annotated[float, typer.Option(
+            help="seconds to wait for another run's lock before giving up")] = 0.0,
+        engine: Engine = "prefect",
+    ) -> None:
+        """Ingest open periods, re-rate month to date, export the closed period once."""
+        setup_logging()
+        cfg = config(config_path)
+        try:
+            day = date.fromisoformat(today) if today else datetime.now(UTC).date()
+        except ValueError:
+            fail(f"--today: {today!r} is not a date (YYYY-MM-DD)")
+        path = str((config_path or cfg.file or Path("rebill.toml")).resolve()) \
+            if (config_path or cfg.file) else None
+        with user_errors():
+            if engine == "local":
+                from flows.nightly import run_nightly
+                from flows.pipeline import load_one
+                from normalize.catalog import refresh_catalog
+                from rebill.atomic import home_lock
+
+                with home_lock(cfg.home, "nightly", wait=wait):
+                    report = run_nightly(
+                        cfg, day, lambda pairs: [load_one(cfg, s, p, day) for s, p in pairs],
+                        echo=typer.echo)
+                    refresh_catalog(cfg.home)
+            else:
+                quiet_prefect_env()
+                from flows.ingest import task_runner
+                from flows.schedule import nightly_flow
+
+                report = nightly_flow.with_options(task_runner=task_runner(cfg))(
+                    config_path=path, today=day, wait=wait)
+        typer.echo(f"nightly {day}:")
+        report_outcomes(report.loads)
+        if report.rated:
+            typer.echo(f"  rated {', '.join(report.rated)}")
+        if report.export_note:
+            typer.echo(f"  {report.export_note}")
+        for w in report.warnings:
+            typer.secho(f"  warning: {w}", fg=typer.colors.YELLOW, err=True)
+        for e in report.errors:
+            typer.secho(f"  error: {e}", fg=typer.colors.RED, err=True)
+        if not report.ok:
+            raise typer.Exit(1)
+
+    @app.command()
+    def deploy(
+        config_path: ConfigOpt = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="show the deployments instead of serving them")] = False,
+    ) -> None:
+        """Serve the nightly (cron + timezone) and backfill deployments with Prefect."""
+        cfg = config(config_path)
+        if cfg.file is None:
+            fail("rebill deploy needs a config file (--config or ./rebill.toml)")
+        quiet_prefect_env()
+        from flows.schedule import deployments, serve
+
+        with user_errors():
+            found = deployments(cfg, str(cfg.file))
+            for d in found:
+                crons = [getattr(s.schedule, "cron", None) for s in (d.schedules or [])]
+                tz = [getattr(s.schedule, "timezone", None) for s in (d.schedules or [])]
+                when = f"cron {crons[0]!r} ({tz[0]})" if crons else "run by hand"
+                typer.echo(f"{d.flow_name}/{d.name}: {when}")
+            if dry_run:
+                return
+            typer.echo("serving (Ctrl-C to stop); schedules fire only on a Prefect server: "
+                       "`prefect server start` and PREFECT_API_URL=http://127.0.0.1:4200/api")
+            serve(cfg, str(cfg.file))

@@ -1,0 +1,109 @@
+"""The nightly run: ingest open periods, re-rate, export the closed period once.
+
+Plain steps here; :mod:`flows.schedule` wraps them in Prefect flows. The
+month before the current one stays open (ingested and re-rated, since
+providers restate it) through ``close_day``; from ``close_day`` on it is
+exported to ``export_to`` once: the export ledger makes later nights a
+no-op. A failing source fails only its own partitions: the other sources
+finish, the closed period is not exported while its data is incomplete, and
+the run reports the failure (non-zero exit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from connectors.base import Period
+from flows.pipeline import LoadOutcome, open_periods, plan
+from normalize.catalog import connect
+from rebill.config import Config
+from rebill.errors import RebillError
+
+log = logging.getLogger("rebill.nightly")
+
+Loader = Callable[[list[tuple[str, Period]]], list[LoadOutcome]]
+
+
+@dataclass
+class NightlyReport:
+    today: date
+    loads: list[LoadOutcome] = field(default_factory=list)
+    rated: list[str] = field(default_factory=list)
+    exported: str | None = None
+    export_note: str = ""
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not any(o.status == "failed" for o in self.loads)
+
+
+def closed_period(cfg: Config, today: date) -> Period | None:
+    """The period to export today: the previous month from its close day on."""
+    if today.day >= cfg.rebill.close_day:
+        return Period.of(today).previous()
+    return None
+
+
+def already_exported(cfg: Config, period: Period, target: str) -> bool:
+    """Every invoice of ``period`` is in the ledger for ``target``."""
+    con = connect(cfg.home)
+    rows = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'exported' AND target = ?) "
+        "FROM invoices WHERE period = ?", [target, period.label]).fetchall()
+    total, done = rows[0]
+    return bool(total) and total == done
+
+
+def run_nightly(cfg: Config, today: date, loader: Loader,
+                echo: Callable[[str], None] = print) -> NightlyReport:
+    from exporters.run import export_period
+    from rating.engine import rate_period
+
+    report = NightlyReport(today)
+    pairs = plan(cfg, today)
+    report.loads = loader(pairs)
+    failed = {(o.source, o.period) for o in report.loads if o.status == "failed"}
+    for o in report.loads:
+        if o.status == "failed":
+            report.errors.append(f"ingest {o.source} {o.period}: {o.error}")
+
+    for period in open_periods(cfg, today):
+        try:
+            rate_period(cfg, period)
+            report.rated.append(period.label)
+        except RebillError as err:
+            report.errors.append(f"rate {period}: {err}")
+
+    closed = closed_period(cfg, today)
+    target = cfg.rebill.export_to
+    if closed is not None:
+        incomplete = sorted(s for s, p in failed if p == closed.label)
+        if incomplete:
+            report.export_note = (f"{closed} not exported: sources {', '.join(incomplete)} "
+                                  "failed; it is exported on the next good night")
+            report.errors.append(report.export_note)
+        elif already_exported(cfg, closed, target):
+            report.export_note = f"{closed} already exported to {target}"
+        else:
+            try:
+                if closed.label not in report.rated:
+                    rate_period(cfg, closed)
+                export_period(cfg, closed.label, target, echo=echo)
+                report.exported = closed.label
+                report.export_note = f"{closed} exported to {target}"
+            except RebillError as err:
+                report.errors.append(f"export {closed} to {target}: {err}")
+
+    report.warnings += _budget_warnings(cfg, today)
+    return report
+
+
+def _budget_warnings(cfg: Config, today: date) -> list[str]:
+    from flows.reports.budgets import budget_warnings
+
+    return budget_warnings(connect(cfg.home), cfg, Period.of(today), today)
