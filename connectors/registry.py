@@ -16,6 +16,7 @@ from rebill.errors import ConfigError
 
 REGISTRY: dict[str, str] = {
     "focus": "connectors.focus.connector:SPEC",
+    "linode": "connectors.linode.connector:SPEC",
     "digitalocean": "connectors.digitalocean.connector:SPEC",
 }
 

@@ -1,0 +1,1 @@
+"""Linode invoices (linode_api4) as daily FOCUS rows."""
