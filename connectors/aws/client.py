@@ -44,7 +44,7 @@ def make_client(
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint or None,
         region_name=region or session.region_name or "us-east-1",
-        config=BotoConfig(retries={"mode": "standard", "max_attempts": max_attempts}),
+        config=BotoConfig(retries={"mode": "standard", "total_max_attempts": max_attempts}),
     )
 
 

@@ -196,6 +196,10 @@ class CurConnector:
         try:
             con.execute("SET TimeZone='UTC'")
             con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
+            # One thread: the streamed batches keep the file's row order and
+            # sizes, so the same file always gives the same lake bytes and
+            # row numbers in errors are right.
+            con.execute("SET threads=1")
             try:
                 cols = [
                     (str(r[0]), str(r[1]))
