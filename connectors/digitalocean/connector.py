@@ -45,6 +45,9 @@ class DigitalOceanSource(SourceConfig):
     page_size: int = 200
     retries: int = 5  # bounded retries on 429/5xx, then a retriable error
     timeout: int = 60  # seconds per request
+    # BillingAccountId; by default the team (or account) uuid from /v2/account,
+    # else the source id when the token may not read the account (billing:read only).
+    account_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,12 @@ class DigitalOceanConnector:
             )
         return self._client
 
-    def _get(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call a pydo operation; parse the raw body with exact decimals."""
+    def _get(self, what: str, call: Callable[..., Any], *args: Any, optional: bool = False,
+             **kwargs: Any) -> Any:
+        """Call a pydo operation; parse the raw body with exact decimals.
+
+        ``optional``: a 403 or 404 answers ``None`` instead of raising.
+        """
         from azure.core.exceptions import AzureError, HttpResponseError
 
         def raw(pipeline_response: Any, _parsed: Any, _headers: Any) -> tuple[int, str]:
@@ -119,6 +126,8 @@ class DigitalOceanConnector:
             )
         except HttpResponseError as err:
             code = int(err.status_code or 0)
+            if optional and code in (403, 404):
+                return None
             if code in (401, 403):
                 raise AuthError(
                     f"{where}: HTTP {code}: the token in {self.cfg.token_env} was refused "
@@ -132,6 +141,8 @@ class DigitalOceanConnector:
         except json.JSONDecodeError:
             raise FatalConnectorError(f"{where}: answer is not JSON") from None
         if status == 404:
+            if optional:
+                return None
             raise FatalConnectorError(f"{where}: not found")
         if not isinstance(body, dict):
             raise FatalConnectorError(f"{where}: answer is not a JSON object")
@@ -182,7 +193,11 @@ class DigitalOceanConnector:
             page = _page_of(_next(body), page, f"source {self.source_id}: {what}")
 
     def billing_account(self) -> tuple[str, str | None]:
-        body = self._get("/v2/account", self.client().account.get)
+        if self.cfg.account_id:
+            return self.cfg.account_id, None
+        body = self._get("/v2/account", self.client().account.get, optional=True)
+        if body is None:  # the token may read billing only
+            return self.source_id, None
         account = body.get("account") or {}
         team = account.get("team") or {}
         if team.get("uuid"):

@@ -100,10 +100,13 @@ class FakeDigitalOcean:
         ok = {"ratelimit-limit": "5000", "ratelimit-remaining": "4999",
               "ratelimit-reset": str(int(time.time()) + 60)}
         if path == "/v2/account":
+            if "account" not in self.state:  # a token with billing:read only
+                return 403, ok, {"id": "forbidden", "message": "You are not authorized."}
             return 200, ok, {"account": self.state["account"]}
         if path == "/v2/customers/my/invoices":
             body = self._page(path, query, "invoices", self.state["invoices"])
-            body["invoice_preview"] = self.state["invoice_preview"]
+            if self.state.get("invoice_preview"):
+                body["invoice_preview"] = self.state["invoice_preview"]
             return 200, ok, body
         prefix = "/v2/customers/my/invoices/"
         if path.startswith(prefix):

@@ -170,3 +170,13 @@ def test_same_answers_give_the_same_fingerprint(fake_do: FakeDigitalOcean,
     assert conn.extract(OCT).fingerprint == conn.extract(OCT).fingerprint
     assert conn.extract(NOV).fingerprint == conn.extract(NOV).fingerprint
     assert conn.extract(Period(date(2025, 1, 1))).fingerprint == "none"
+
+
+def test_billing_only_token_uses_the_source_id_as_account(
+        fake_do: FakeDigitalOcean, tmp_path: Path) -> None:
+    del fake_do.state["account"]
+    _, table = _lake(tmp_path, fake_do, OCT)
+    assert set(table.column("BillingAccountId").to_pylist()) == {"do"}
+    conn = make_connector(fake_do, tmp_path, account_id="team-42")
+    first = next(iter(conn.extract(OCT).batches))
+    assert set(first.data.column("BillingAccountId").to_pylist()) == {"team-42"}
