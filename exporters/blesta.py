@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import httpx
 
 from exporters.base import StepHook, no_hook
-from exporters.http import Caller, Retry, snippet, status_error
+from exporters.http import Caller, Retry, make_client, snippet, status_error
 from exporters.model import Invoice
 from rebill.config import Blesta, Tenant
 from rebill.errors import ConfigError, FatalExportError, RetriableExportError
@@ -71,10 +71,9 @@ class BlestaApi:
                  transport: httpx.BaseTransport | None = None,
                  retry: Retry | None = None) -> None:
         self.cfg = cfg
-        client = httpx.Client(base_url=cfg.url.rstrip("/"), auth=(user, key),
-                              timeout=cfg.timeout, transport=transport,
-                              headers={"BLESTA-API-USER": user, "BLESTA-API-KEY": key,
-                                       "Accept": "application/json"})
+        client = make_client(cfg.url, (user, key), cfg.timeout, transport,
+                             {"BLESTA-API-USER": user, "BLESTA-API-KEY": key,
+                              "Accept": "application/json"})
         self.caller = Caller("blesta", client, retry or Retry(), (user, key))
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from exporters.base import StepHook, no_hook
-from exporters.http import Caller, Retry, snippet, status_error
+from exporters.http import Caller, Retry, make_client, snippet, status_error
 from exporters.model import Invoice
 from rebill.config import FossBilling, Tenant
 from rebill.errors import ConfigError, ExportError, FatalExportError, RetriableExportError
@@ -51,9 +51,8 @@ class FossBillingApi:
                  transport: httpx.BaseTransport | None = None,
                  retry: Retry | None = None) -> None:
         self.cfg = cfg
-        client = httpx.Client(base_url=cfg.url.rstrip("/"), auth=("admin", api_key),
-                              timeout=cfg.timeout, transport=transport,
-                              headers={"Accept": "application/json"})
+        client = make_client(cfg.url, ("admin", api_key), cfg.timeout, transport,
+                             {"Accept": "application/json"})
         self.caller = Caller("fossbilling", client, retry or Retry(), (api_key,))
 
     def close(self) -> None:

@@ -10,8 +10,11 @@ exporter looks the invoice up again instead of creating it twice.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +62,29 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 Check = Callable[[httpx.Response], None]
+
+
+def ssl_context() -> ssl.SSLContext:
+    """TLS trust for the billing targets: ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` or certifi."""
+    cafile = os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE")
+    return _context(cafile)
+
+
+@functools.cache
+def _context(cafile: str | None) -> ssl.SSLContext:
+    if cafile is None:
+        import certifi
+
+        cafile = certifi.where()
+    return ssl.create_default_context(cafile=cafile)
+
+
+def make_client(url: str, auth: tuple[str, str], timeout: float,
+                transport: httpx.BaseTransport | None,
+                headers: dict[str, str]) -> httpx.Client:
+    """An httpx client for one target (``transport`` replaces the network, for tests)."""
+    return httpx.Client(base_url=url.rstrip("/"), auth=auth, timeout=timeout,
+                        transport=transport, headers=headers, verify=ssl_context())
 
 
 class Caller:
