@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -12,6 +14,8 @@ from rebill.errors import ConfigError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MARKER = ".rebill-demo"
+# The months the bundled DigitalOcean and Linode invoices cover.
+INVOICE_SAMPLES = (date(2026, 9, 1), date(2026, 11, 30))
 
 
 def fresh_home(home: Path) -> None:
@@ -24,10 +28,18 @@ def fresh_home(home: Path) -> None:
     (home / MARKER).write_text("created by rebill demo; safe to delete\n")
 
 
-def write_config(home: Path) -> Path:
-    """The bundled demo config, with paths pointing at the bundled samples."""
+def write_config(home: Path, replayed: dict[str, dict[str, str]] | None = None) -> Path:
+    """The bundled demo config, with paths pointing at the bundled samples.
+
+    ``replayed``: extra ``[sources.<id>]`` tables (the DigitalOcean and Linode
+    sources served by :mod:`connectors.replay` while the demo ingests).
+    """
     template = (DATA / "demo" / "rebill.toml").read_text()
     text = template.replace("@SAMPLES@", str(DATA / "samples")).replace("@HOME@", str(home))
+    for source_id, table in sorted((replayed or {}).items()):
+        keys = "".join(f"{k} = {json.dumps(v)}\n" for k, v in sorted(table.items()))
+        text += "\n# replayed by `rebill demo` only (connectors/replay.py)\n"
+        text += f"[sources.{source_id}]\n{keys}"
     shutil.copy(DATA / "demo" / "fx.csv", home / "fx.csv")
     path = home / "rebill.toml"
     path.write_text(text)
@@ -35,14 +47,17 @@ def write_config(home: Path) -> Path:
 
 
 def run_demo(home: Path, engine: str) -> None:
+    from connectors.replay import serve_samples
     from flows.commands.core import report_outcomes, run_ingest
 
     began = time.monotonic()
     fresh_home(home)
-    config_path = write_config(home)
     typer.echo(f"rebill demo: home {home}")
     typer.echo("1. ingest bundled samples")
-    outcomes = run_ingest(config_path, None, None, None, False, engine)
+    with serve_samples(DATA / "samples") as replayed:
+        config_path = write_config(home, replayed)
+        outcomes = run_ingest(config_path, None, None, None, False, engine)
+        outcomes += run_ingest(config_path, sorted(replayed), *INVOICE_SAMPLES, False, engine)
     if report_outcomes(outcomes):
         raise ConfigError("demo ingest failed (see above)")
     typer.echo(f"done in {time.monotonic() - began:.1f}s. Look around:")
