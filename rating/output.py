@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.base import Period
-from normalize.lake import WRITE_OPTIONS
 from normalize.layout import rated_dir, rated_root, tmp_dir
 from rebill.atomic import replace_dir
 
 BATCH_ROWS = 262_144
+WRITE_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
 
 
 def staging_dir(home: Path, period: Period) -> Path:
