@@ -280,3 +280,24 @@ def test_unallocated_reasons(tmp_path):
     }
     assert result.unallocated == {"USD": D("7.00")}
     assert result.lines == []
+
+
+def test_docs_worked_example(tmp_path):
+    """The worked example of docs/rating.md."""
+    (tmp_path / "fx.csv").write_text("date,base,quote,rate\n2026-10-15,USD,EUR,0.90\n")
+    rows = [row("2026-10-10", "100.00", SubAccountId="A"),
+            row("2026-10-20", "100.00", SubAccountId="A"),
+            row("2026-10-20", "10.00", SubAccountId="A", ServiceName="Amazon S3"),
+            row("2026-10-20", "1.00", ServiceName="Support")]
+    data = {"fx": {"path": "fx.csv"},
+            "tenants": [tenant("acme", {"account": "A"}, markup="15%", start="2026-10-16",
+                               minimum="50.00", currency="EUR"), GLOBEX],
+            "pricing": [{"service": "Amazon S3", "markup": "5%"}],
+            "shared": [{"name": "Support", "match": [{"service": "Support"}], "allocate": "even"}]}
+    result = rate(tmp_path, rows, data)
+    assert lines_of(result, "acme") == [("usage", "AWS Amazon EC2", D("103.50")),
+                                        ("usage", "AWS Amazon S3", D("9.45")),
+                                        ("shared", "Shared: Support", D("0.52"))]
+    (c,) = result.conservation
+    assert (c.attributed, c.pooled, c.unallocated, c.lake) == (
+        D("110.00"), D("1.00"), D("100.00"), D("211.00"))
