@@ -20,6 +20,8 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
+from pydantic import field_validator
+
 from connectors.base import ConnectorSpec, Context, Extract, Period, SourceBatch, SourceConfig
 from connectors.digitalocean import mapping
 from connectors.http_retry import RetryPolicy, Throttle, call_with_retries
@@ -48,6 +50,13 @@ class DigitalOceanSource(SourceConfig):
     # BillingAccountId; by default the team (or account) uuid from /v2/account,
     # else the source id when the token may not read the account (billing:read only).
     account_id: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith("https://"):
+            raise ValueError("must be an https:// URL (pydo never sends the token over plain HTTP)")
+        return value
 
 
 @dataclass(frozen=True)

@@ -180,3 +180,13 @@ def test_billing_only_token_uses_the_source_id_as_account(
     conn = make_connector(fake_do, tmp_path, account_id="team-42")
     first = next(iter(conn.extract(OCT).batches))
     assert set(first.data.column("BillingAccountId").to_pylist()) == {"team-42"}
+
+
+def test_plain_http_endpoint_is_a_config_error(tmp_path: Path) -> None:
+    from connectors.base import Context
+    from connectors.registry import build
+    from rebill.errors import ConfigError
+
+    ctx = Context(home=tmp_path, base_dir=tmp_path, today=date(2026, 11, 20))
+    with pytest.raises(ConfigError, match=r"sources\.do\.endpoint.*https"):
+        build("do", {"type": "digitalocean", "endpoint": "http://127.0.0.1:9"}, ctx)
