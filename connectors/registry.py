@@ -16,8 +16,11 @@ from rebill.errors import ConfigError
 
 REGISTRY: dict[str, str] = {
     "focus": "connectors.focus.connector:SPEC",
-    "linode": "connectors.linode.connector:SPEC",
     "digitalocean": "connectors.digitalocean.connector:SPEC",
+    "linode": "connectors.linode.connector:SPEC",
+    "aws_cur": "connectors.aws.cur:SPEC",
+    "aws_cost_explorer": "connectors.aws.cost_explorer:SPEC",
+    "gcp_bigquery": "connectors.gcp.bigquery:SPEC",
 }
 
 

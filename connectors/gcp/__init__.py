@@ -1,0 +1,1 @@
+"""The GCP source: ``gcp_bigquery`` (Cloud Billing export to BigQuery)."""
