@@ -24,13 +24,19 @@ from urllib.parse import urlencode
 import httpx
 
 from exporters.base import StepHook, no_hook
-from exporters.http import Caller, Retry, make_client, snippet, status_error
+from exporters.http import (
+    Caller,
+    Retry,
+    find_or_create,
+    make_client,
+    snippet,
+    status_error,
+)
 from exporters.model import Invoice
 from rebill.config import Blesta, Tenant
 from rebill.errors import ConfigError, FatalExportError, RetriableExportError
 
 META_KEY = "rebill_key"
-CREATE_ATTEMPTS = 3
 MAX_PAGES = 100
 
 
@@ -209,9 +215,10 @@ class BlestaTarget:
         return None
 
     def client_id(self, tenant: Tenant, invoice: Invoice) -> str:
-        found = self.find_client(tenant)
-        if found is not None:
-            return found
+        return find_or_create(lambda: self.find_client(tenant),
+                              lambda: self.create_client(tenant, invoice), self.retry)
+
+    def create_client(self, tenant: Tenant, invoice: Invoice) -> str:
         if not self.cfg.create_clients:
             raise FatalExportError(
                 f"tenant {tenant.id}: no Blesta client (set tenants[{tenant.id}].billing.blesta "
@@ -280,22 +287,19 @@ class BlestaTarget:
     def push(self, invoice: Invoice, tenant: Tenant | None) -> str:
         tenant = _need_tenant(tenant, invoice)
         client_id = self.client_id(tenant, invoice)
-        attempt = 0
-        while True:
+
+        def create() -> str:
+            inv_id = self.api.call("POST", "invoices/add",
+                                   {"vars": self.invoice_vars(client_id, invoice)},
+                                   creates=True)
+            self.hook("invoice_added")
+            return self.finish({"id": inv_id, "meta": []}, invoice)
+
+        def find() -> str | None:
             remote = self.lookup(client_id, invoice)
-            if remote is not None:
-                return self.finish(remote, invoice)
-            try:
-                inv_id = self.api.call("POST", "invoices/add",
-                                       {"vars": self.invoice_vars(client_id, invoice)},
-                                       creates=True)
-                self.hook("invoice_added")
-                return self.finish({"id": inv_id, "meta": []}, invoice)
-            except RetriableExportError:
-                attempt += 1
-                if attempt >= CREATE_ATTEMPTS:
-                    raise
-                self.retry.sleep(self.retry.delay(attempt - 1, None))
+            return None if remote is None else self.finish(remote, invoice)
+
+        return find_or_create(find, create, self.retry)
 
 
 def _need_tenant(tenant: Tenant | None, invoice: Invoice) -> Tenant:

@@ -24,13 +24,19 @@ from typing import Any
 import httpx
 
 from exporters.base import StepHook, no_hook
-from exporters.http import Caller, Retry, make_client, snippet, status_error
+from exporters.http import (
+    Caller,
+    Retry,
+    find_or_create,
+    make_client,
+    snippet,
+    status_error,
+)
 from exporters.model import Invoice
 from rebill.config import FossBilling, Tenant
 from rebill.errors import ConfigError, ExportError, FatalExportError, RetriableExportError
 
 AUTH_CODES = range(201, 207)
-CREATE_ATTEMPTS = 3
 
 
 def _truthy(value: object) -> bool:
@@ -173,22 +179,24 @@ class FossBillingTarget:
                 return dict(client)
         return None
 
+    def create_client(self, tenant: Tenant, invoice: Invoice) -> dict[str, Any]:
+        if not self.cfg.create_clients:
+            raise FatalExportError(
+                f"tenant {tenant.id}: no FOSSBilling client (set tenants[{tenant.id}]"
+                ".billing.fossbilling or billing.email, or exporters.fossbilling."
+                "create_clients = true)")
+        if not tenant.billing.email:
+            raise FatalExportError(f"tenants[{tenant.id}].billing.email is needed to "
+                                   "create a FOSSBilling client")
+        self.ensure_currency(invoice.currency)
+        body = self.client_body(tenant, invoice, secrets.token_urlsafe(24) + "aA1!")
+        new_id = self.api.call("client/create", body, creates=True)
+        self.hook("client_created")
+        return {"id": str(new_id), "currency": invoice.currency}
+
     def client_id(self, tenant: Tenant, invoice: Invoice) -> str:
-        client = self.find_client(tenant)
-        if client is None:
-            if not self.cfg.create_clients:
-                raise FatalExportError(
-                    f"tenant {tenant.id}: no FOSSBilling client (set tenants[{tenant.id}]"
-                    ".billing.fossbilling or billing.email, or exporters.fossbilling."
-                    "create_clients = true)")
-            if not tenant.billing.email:
-                raise FatalExportError(f"tenants[{tenant.id}].billing.email is needed to "
-                                       "create a FOSSBilling client")
-            self.ensure_currency(invoice.currency)
-            body = self.client_body(tenant, invoice, secrets.token_urlsafe(24) + "aA1!")
-            new_id = self.api.call("client/create", body, creates=True)
-            self.hook("client_created")
-            return str(new_id)
+        client = find_or_create(lambda: self.find_client(tenant),
+                                lambda: self.create_client(tenant, invoice), self.retry)
         currency = str(client.get("currency") or "")
         if currency and currency != invoice.currency:
             raise FatalExportError(
@@ -200,11 +208,11 @@ class FossBillingTarget:
         return str(client["id"])
 
     def ensure_currency(self, code: str) -> None:
-        if self.api.call("currency/get", {"code": code}, missing_ok=True):
-            return
-        self.api.call("currency/create", {"code": code, "title": code,
-                                          "format": f"{{{{price}}}} {code}",
-                                          "conversion_rate": "1"}, creates=True)
+        find_or_create(
+            lambda: self.api.call("currency/get", {"code": code}, missing_ok=True) or None,
+            lambda: self.api.call("currency/create", {
+                "code": code, "title": code, "format": f"{{{{price}}}} {code}",
+                "conversion_rate": "1"}, creates=True), self.retry)
 
     # ---- invoice --------------------------------------------------------
     def lines_equal(self, remote: dict[str, Any], invoice: Invoice) -> bool:
@@ -269,21 +277,19 @@ class FossBillingTarget:
     def push(self, invoice: Invoice, tenant: Tenant | None) -> str:
         tenant = _need_tenant(tenant, invoice)
         client_id = self.client_id(tenant, invoice)
-        attempt = 0
-        while True:
-            remote = self.lookup(client_id, invoice)
-            if remote is not None:
-                return self.finish(remote, invoice)
+
+        def create() -> str:
             try:
                 return self.create(client_id, invoice)
-            except RetriableExportError:
-                attempt += 1
-                if attempt >= CREATE_ATTEMPTS:
-                    raise
-                self.retry.sleep(self.retry.delay(attempt - 1, None))
             except FatalExportError:
                 self.lookup(client_id, invoice)  # removes a half-made invoice
                 raise
+
+        def find() -> str | None:
+            remote = self.lookup(client_id, invoice)
+            return None if remote is None else self.finish(remote, invoice)
+
+        return find_or_create(find, create, self.retry)
 
 
 def _need_tenant(tenant: Tenant | None, invoice: Invoice) -> Tenant:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 import httpx
 
@@ -29,6 +30,8 @@ log = logging.getLogger("rebill.exporters")
 MAX_ATTEMPTS = 4
 MAX_DELAY = 30.0
 REDACTED = "***"
+CREATE_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,22 @@ def status_error(target: str, what: str, response: httpx.Response, auth_hint: st
 def snippet(text: str, limit: int = 120) -> str:
     one = " ".join(text.split())
     return one if len(one) <= limit else one[:limit] + "..."
+
+
+def find_or_create(find: Callable[[], T | None], create: Callable[[], T], retry: Retry) -> T:
+    """Look the object up, else create it; a create that failed in an unknown state
+    (5xx, lost answer) is looked up again before any new attempt, so it is never doubled."""
+    attempt = 0
+    while True:
+        found = find()
+        if found is not None:
+            return found
+        try:
+            return create()
+        except RetriableExportError as err:
+            attempt += 1
+            if attempt >= CREATE_ATTEMPTS:
+                raise
+            wait = retry.delay(attempt - 1, None)
+            log.warning("%s; looking it up again in %.1fs", err, wait)
+            retry.sleep(wait)

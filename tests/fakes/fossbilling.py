@@ -61,6 +61,10 @@ class Faults:
         with self.lock:
             self._plans.setdefault(method, []).append([nth, kind])
 
+    def clear(self) -> None:
+        with self.lock:
+            self._plans.clear()
+
     def take(self, method: str) -> str | None:
         with self.lock:
             plans = self._plans.get(method, [])
