@@ -105,10 +105,25 @@ class SourceBatch:
         return self.first_row + index
 
 
+@dataclass(frozen=True)
+class SqlPart:
+    """A DuckDB query yielding canonical columns plus ``_line`` (row number in origin).
+
+    File sources hand these over instead of Arrow batches, so the whole load
+    (validation, conversion, row ids, Parquet write) runs inside DuckDB.
+    """
+
+    origin: str
+    sql: str
+
+
 @dataclass
 class Extract:
     fingerprint: str
-    batches: Iterable[SourceBatch]
+    batches: Iterable[SourceBatch] = ()
+    # Alternatively, queries normalize runs itself (large file sources); called
+    # only when the fingerprint changed.
+    sql_parts: Callable[[], Sequence[SqlPart]] | None = None
     # Free-form facts for the log (requests made, files read, ...).
     notes: dict[str, str] = field(default_factory=dict)
 

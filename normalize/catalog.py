@@ -28,6 +28,7 @@ from normalize.layout import (
 )
 from normalize.loads import write_empty as write_empty_loads
 from normalize.schema import ARROW_SCHEMA
+from rebill import duck
 from rebill.atomic import atomic_write
 
 log = logging.getLogger("rebill.catalog")
@@ -106,24 +107,25 @@ def view_sql(home: Path) -> dict[str, str]:
     lake = _q(lake_root(home) / "*" / "*" / "*.parquet")
     rated = {n: _q(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
-        "costs": f"CREATE OR REPLACE VIEW costs AS SELECT * FROM read_parquet({lake})",
+        "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "
+        f"read_parquet({lake}, hive_partitioning=false)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
-        f"read_parquet({_q(state_dir(home) / 'loads.parquet')})",
+        f"read_parquet({_q(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
         "rated_costs": "CREATE OR REPLACE VIEW rated_costs AS SELECT * FROM "
-        f"read_parquet({rated['rated_costs']})",
+        f"read_parquet({rated['rated_costs']}, hive_partitioning=false)",
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
-        f"read_parquet({rated['unallocated']})",
+        f"read_parquet({rated['unallocated']}, hive_partitioning=false)",
         "invoice_lines": "CREATE OR REPLACE VIEW invoice_lines AS SELECT * FROM "
-        f"read_parquet({rated['invoice_lines']})",
+        f"read_parquet({rated['invoice_lines']}, hive_partitioning=false)",
         "invoices": f"""CREATE OR REPLACE VIEW invoices AS
 WITH ledger AS (
-  SELECT * FROM read_parquet({_q(exports_file(home))})
+  SELECT * FROM read_parquet({_q(exports_file(home))}, hive_partitioning=false)
   QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
 )
 SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
        CASE WHEN l.external_id IS NULL THEN 'draft' ELSE 'exported' END AS status,
        l.target, l.external_id, l.exported_at
-FROM read_parquet({rated['invoices']}) d
+FROM read_parquet({rated['invoices']}, hive_partitioning=false) d
 LEFT JOIN ledger l USING (tenant_id, period)""",
         "anomalies": ANOMALIES_SQL,
     }
@@ -132,10 +134,7 @@ LEFT JOIN ledger l USING (tenant_id, period)""",
 def connect(home: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with every view defined (never locks the catalog)."""
     ensure_layout(home)
-    con = duckdb.connect()
-    con.execute("SET TimeZone='UTC'")
-    if memory_limit:
-        con.execute(f"SET memory_limit='{memory_limit}'")
+    con = duck.connect(memory_limit=memory_limit)
     for sql in view_sql(home).values():
         con.execute(sql)
     return con
@@ -145,13 +144,12 @@ def refresh_catalog(home: Path) -> bool:
     """(Re)define the views in ``<home>/rebill.duckdb``; False if an analyst holds it."""
     ensure_layout(home)
     try:
-        con = duckdb.connect(str(catalog_file(home)))
+        con = duck.connect(str(catalog_file(home)), memory_limit=None)
     except duckdb.IOException as err:
         log.warning("catalog %s is in use (%s); its views are refreshed on the next run",
                     catalog_file(home), str(err).splitlines()[0])
         return False
     try:
-        con.execute("SET TimeZone='UTC'")
         for sql in view_sql(home).values():
             con.execute(sql)
     finally:

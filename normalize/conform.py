@@ -1,8 +1,10 @@
-"""Conform one connector batch to the canonical schema and validate it.
+"""Conform connector output to the canonical schema and validate it.
 
-Casting is Arrow's (exact for decimals, refused for float money); validation
-is one DuckDB query per batch. Any violation raises a
-:class:`~rebill.errors.DataContractError` naming source, origin, row and column.
+Two entry points: :func:`conform` casts one Arrow batch (Python connectors:
+exact for decimals, float money refused), and :func:`conformed_sql` /
+:func:`first_violation` do the same in DuckDB over a connector's SQL (large
+file sources). Every violation raises a :class:`DataContractError` naming
+source, origin, row and column.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from connectors.base import Period, SourceBatch
 from normalize.currencies import ISO_4217
 from normalize.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
 from rebill.errors import DataContractError
+
+FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 
 
 def _where(source_id: str, sb: SourceBatch, row: int | None, column: str) -> str:
@@ -57,6 +61,35 @@ def conform(source_id: str, sb: SourceBatch) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SOURCE_ARROW_SCHEMA)
 
 
+def conformed_sql(con: duckdb.DuckDBPyConnection, source_id: str, origin: str, sql: str) -> str:
+    """SQL selecting exactly the canonical source columns (typed) plus ``_line``.
+
+    ``sql`` yields canonical column names (any subset of the optional ones)
+    and ``_line``; types are checked here: float money and unknown columns
+    are refused.
+    """
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {sql})").fetchall())
+    known = {c.name for c in SOURCE_COLUMNS} | {"_line"}
+    extra = [n for n in types if n not in known]
+    if extra:
+        raise DataContractError(f"source {source_id}: {origin}, column {extra[0]}: "
+                                "not a canonical column")
+    exprs = []
+    for col in SOURCE_COLUMNS:
+        if col.name not in types:
+            if col.required:
+                raise DataContractError(f"source {source_id}: {origin}, column {col.name}: "
+                                        "required column missing")
+            exprs.append(f'CAST(NULL AS {col.sql}) AS "{col.name}"')
+            continue
+        if col.sql == MONEY_SQL and str(types[col.name]) in FLOAT_TYPES:
+            raise DataContractError(f"source {source_id}: {origin}, column {col.name}: "
+                                    f"money must be decimal, got {types[col.name]}")
+        exprs.append(f'CAST("{col.name}" AS {col.sql}) AS "{col.name}"')
+    exprs.append("CAST(_line AS BIGINT) AS _line")
+    return f"SELECT {', '.join(exprs)} FROM ({sql})"
+
+
 def _in_list(values: frozenset[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
 
@@ -89,28 +122,27 @@ def _checks(period: Period) -> list[tuple[str, str, str]]:
     return checks
 
 
-def validate(con: duckdb.DuckDBPyConnection, source_id: str, sb: SourceBatch,
-             table: pa.Table, period: Period) -> None:
-    """Raise on the first row (then first check) that breaks the contract."""
-    if table.num_rows == 0:
-        return
+def first_violation(con: duckdb.DuckDBPyConnection, relation: str, period: Period
+                    ) -> tuple[int, str, str, object] | None:
+    """(``_line``, column, problem, value) of the first bad row of ``relation``, if any."""
     checks = _checks(period)
     flags = ",\n".join(f"({cond}) AS c{i}" for i, (_, cond, _) in enumerate(checks))
     any_bad = " OR ".join(f"c{i}" for i in range(len(checks)))
-    con.register("_batch", table)
-    try:
-        hits = con.execute(
-            f"SELECT * FROM (SELECT row_number() OVER () - 1 AS _row, {flags} FROM _batch) "
-            f"WHERE {any_bad} ORDER BY _row LIMIT 1"
-        ).fetchall()
-    finally:
-        con.unregister("_batch")
+    hits = con.execute(
+        f"SELECT * FROM (SELECT _line, {flags}, * FROM ({relation})) "
+        f"WHERE {any_bad} ORDER BY _line LIMIT 1"
+    ).fetchall()
     if not hits:
-        return
+        return None
     hit = hits[0]
-    row = int(hit[0])
+    values = dict(zip([d[0] for d in con.description or []], hit, strict=False))
     for i, (column, _, problem) in enumerate(checks):
         if hit[i + 1]:
-            value = table.column(column)[row].as_py()
-            shown = "" if value is None else f" ({value!r})"
-            raise DataContractError(f"{_where(source_id, sb, row, column)}: value{shown} {problem}")
+            return int(hit[0]), column, problem, values.get(column)
+    return None  # pragma: no cover - a flagged row has a flag set
+
+
+def describe_violation(source_id: str, origin: str, hit: tuple[int, str, str, object]) -> str:
+    line, column, problem, value = hit
+    shown = "" if value is None else f" ({value!r})"
+    return f"source {source_id}: {origin}, row {line}, column {column}: value{shown} {problem}"

@@ -20,20 +20,18 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connectors.base import Connector, Extract, Period
-from normalize.conform import conform, validate
+from connectors.base import Connector, Extract, Period, SourceBatch, SqlPart
+from normalize.conform import conform, conformed_sql, describe_violation, first_violation
 from normalize.layout import partition_file
 from normalize.loads import LoadRecord, append_load, last_ok_fingerprint
-from normalize.schema import ARROW_SCHEMA
+from normalize.schema import COLUMNS, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
+from rebill import duck
 from rebill.atomic import commit_file, home_lock, temp_path
-from rebill.errors import RebillError
+from rebill.errors import DataContractError, RebillError
 
 log = logging.getLogger("rebill.lake")
-
-WRITE_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
 
 
 @dataclass(frozen=True)
@@ -50,31 +48,6 @@ def load_id_for(source_id: str, period: Period, fingerprint: str) -> str:
     """Deterministic, so a reload of the same fingerprint writes identical bytes."""
     digest = hashlib.sha256(f"{source_id}\x1f{period.label}\x1f{fingerprint}".encode())
     return digest.hexdigest()[:16]
-
-
-def _row_ids(con: duckdb.DuckDBPyConnection, table: pa.Table, offset: int) -> pa.Array:
-    """``<content hash>-<position>``: stable lineage id, distinct for identical rows."""
-    con.register("_rows", table)
-    try:
-        out = con.sql(
-            "SELECT substr(md5(to_json(_rows)), 1, 20) || '-' || "
-            f"lpad(CAST(row_number() OVER () + {int(offset) - 1} AS VARCHAR), 9, '0') FROM _rows"
-        ).to_arrow_table()
-    finally:
-        con.unregister("_rows")
-    return out.column(0).combine_chunks()
-
-
-def _totals(table: pa.Table, totals: dict[str, Decimal]) -> None:
-    if table.num_rows == 0:
-        return
-    grouped = table.group_by("BillingCurrency").aggregate([("BilledCost", "sum")])
-    for cur, amount in zip(
-        grouped.column("BillingCurrency").to_pylist(),
-        grouped.column("BilledCost_sum").to_pylist(),
-        strict=True,
-    ):
-        totals[cur] = totals.get(cur, Decimal(0)) + amount
 
 
 def load_partition(
@@ -104,8 +77,44 @@ def load_partition(
 
 def _drop_stale_temps(target: Path) -> None:
     """Temporary files a killed writer left (we hold the partition's lock)."""
-    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+    for stale in target.parent.glob(".*.tmp-*"):
         stale.unlink(missing_ok=True)
+
+
+def _stage_batches(con: duckdb.DuckDBPyConnection, source_id: str, extract: Extract,
+                   staged: Path, progress: Callable[[int], None] | None
+                   ) -> list[tuple[int, SourceBatch]]:
+    """Write conformed Python batches to ``staged`` with a running ``_line``.
+
+    Returns (first _line, batch) pairs to map a violation back to its origin.
+    """
+    spans: list[tuple[int, SourceBatch]] = []
+    seq = 0
+    schema = SOURCE_ARROW_SCHEMA.append(pa.field("_line", pa.int64()))
+    with pq.ParquetWriter(staged, schema, compression="zstd") as writer:
+        for sb in extract.batches:
+            table = conform(source_id, sb)
+            if table.num_rows == 0:
+                continue
+            spans.append((seq + 1, sb))
+            lines = pa.array(range(seq + 1, seq + 1 + table.num_rows), pa.int64())
+            writer.write_table(table.append_column("_line", lines))
+            seq += table.num_rows
+            if progress:
+                progress(table.num_rows)
+    return spans
+
+
+def _origin_of(spans: list[tuple[int, SourceBatch]], line: int) -> tuple[str, int]:
+    """(origin, row number in origin) of staged row ``line``."""
+    first, sb = max((s for s in spans if s[0] <= line), key=lambda s: s[0])
+    return sb.origin, sb.row_number(line - first)
+
+
+def _row_id_sql(part: int) -> str:
+    cols = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
+    return (f"lpad(to_hex(hash({cols})), 16, '0') || '-{part}-' || "
+            "lpad(CAST(_line AS VARCHAR), 9, '0')")
 
 
 def _write(
@@ -119,32 +128,39 @@ def _write(
 ) -> LoadResult:
     load_id = load_id_for(source_id, period, extract.fingerprint)
     tmp = temp_path(target)
+    staged = temp_path(target.with_name("staged.parquet"))
+    con = duck.connect()
     rows = 0
     totals: dict[str, Decimal] = {}
-    con = duckdb.connect()
-    con.execute("SET TimeZone='UTC'")
     try:
-        with pq.ParquetWriter(tmp, ARROW_SCHEMA, **WRITE_OPTIONS) as writer:  # type: ignore[arg-type]
-            for sb in extract.batches:
-                table = conform(source_id, sb)
-                validate(con, source_id, sb, table, period)
-                if table.num_rows == 0:
-                    continue
-                n = table.num_rows
-                table = table.append_column(
-                    pa.field("x_source", pa.string(), nullable=False),
-                    pa.array([source_id] * n, pa.string()),
-                ).append_column(
-                    pa.field("x_row_id", pa.string(), nullable=False), _row_ids(con, table, rows + 1)
-                ).append_column(
-                    pa.field("x_load_id", pa.string(), nullable=False),
-                    pc.cast(pa.array([load_id] * n), pa.string()),
-                )
-                writer.write_table(table.cast(ARROW_SCHEMA))
-                _totals(table, totals)
-                rows += n
-                if progress:
-                    progress(n)
+        if extract.sql_parts is None:
+            spans = _stage_batches(con, source_id, extract, staged, progress)
+            parts = [SqlPart("staged", f"SELECT * FROM {_scan(staged)}")]
+        else:
+            spans, parts = [], list(extract.sql_parts())
+        selects = []
+        for i, part in enumerate(parts):
+            relation = conformed_sql(con, source_id, part.origin, part.sql)
+            hit = first_violation(con, relation, period)
+            if hit is not None:
+                origin = part.origin
+                if spans:
+                    origin, row = _origin_of(spans, hit[0])
+                    hit = (row, *hit[1:])
+                raise DataContractError(describe_violation(source_id, origin, hit))
+            names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
+            selects.append(
+                f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(i)} AS x_row_id, "
+                f"'{load_id}' AS x_load_id FROM ({relation})"
+            )
+        body = " UNION ALL ".join(selects) if selects else _empty_select()
+        con.execute(f"COPY ({body}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        for cur, total, n in con.execute(
+            f"SELECT BillingCurrency, sum(BilledCost), count(*) FROM {_scan(tmp)} "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall():
+            totals[cur] = total
+            rows += n
         commit_file(tmp, target)
     except RebillError as err:
         append_load(home, LoadRecord(
@@ -153,11 +169,22 @@ def _write(
         raise
     finally:
         tmp.unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
         con.close()
-
+    if progress and extract.sql_parts is not None:
+        progress(rows)
     single = next(iter(totals.values())) if len(totals) == 1 else None
     append_load(home, LoadRecord(
         load_id, source_id, period.label, extract.fingerprint, rows, single,
         ",".join(sorted(totals)) or None, started, datetime.now(UTC), "ok"))
     log.info("%s %s loaded %d rows", source_id, period, rows)
     return LoadResult(source_id, period.label, "loaded", rows, extract.fingerprint, totals)
+
+
+def _scan(path: Path) -> str:
+    return "read_parquet('" + str(path).replace("'", "''") + "', hive_partitioning=false)"
+
+
+def _empty_select() -> str:
+    cols = ", ".join(f'CAST(NULL AS {c.sql}) AS "{c.name}"' for c in COLUMNS)
+    return f"SELECT {cols} WHERE false"

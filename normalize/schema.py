@@ -106,10 +106,10 @@ SOURCE_COLUMNS: tuple[Column, ...] = tuple(
 )
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 
-ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
-SOURCE_ARROW_SCHEMA = pa.schema(
-    [pa.field(c.name, c.arrow, nullable=c.nullable) for c in SOURCE_COLUMNS]
-)
+# Parquet fields are all optional (as DuckDB writes them); NOT NULL is enforced by
+# validation and declared in the DDL.
+ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in COLUMNS])
+SOURCE_ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in SOURCE_COLUMNS])
 
 
 def ddl(table: str = "costs") -> str:

@@ -9,9 +9,9 @@ the file: ``*_env`` keys name environment variables.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
-import datetime as dt
 from datetime import date
 from decimal import Decimal
 from pathlib import Path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob as globlib
 import hashlib
 import logging
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -17,15 +16,15 @@ from connectors.base import (
     Context,
     Extract,
     Period,
-    SourceBatch,
     SourceConfig,
+    SqlPart,
 )
 from connectors.focus.mapping import FALLBACKS, cast_expr, resolve_columns
 from normalize.schema import SOURCE_COLUMNS
+from rebill import duck
 from rebill.errors import DataContractError, FatalConnectorError
 
 log = logging.getLogger("rebill.focus")
-BATCH_ROWS = 100_000
 
 
 class FocusSource(SourceConfig):
@@ -53,7 +52,7 @@ class FocusConnector:
         pattern = self.cfg.path
         if not Path(pattern).is_absolute():
             pattern = str(self.ctx.base_dir / pattern)
-        found = sorted(Path(p) for p in globlib.glob(pattern, recursive=True))
+        found = sorted(Path(p) for p in globlib.glob(pattern, recursive=True))  # noqa: PTH207
         return [p for p in found if p.is_file()]
 
     def _format(self, path: Path) -> str:
@@ -72,14 +71,16 @@ class FocusConnector:
     def _mapped(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
         """SQL selecting ``_line`` plus every canonical column present or derivable."""
         scan = self._scan(con, path)
-        cols = [d[0] for d in con.execute(f"SELECT * FROM {scan} LIMIT 0").description]
-        found = resolve_columns(cols)
+        types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})"
+                                 ).fetchall())
+        found = resolve_columns(list(types))
         header = 1 if self._format(path) == "csv" else 0
         exprs = [f"row_number() OVER () + {header} AS _line"]
         raws = []
         for col in SOURCE_COLUMNS:
             if col.name in found:
-                exprs.append(f'{cast_expr(col.name, col.sql, found[col.name])} AS "{col.name}"')
+                expr = cast_expr(col.name, col.sql, found[col.name], str(types[found[col.name]]))
+                exprs.append(f'{expr} AS "{col.name}"')
                 raws.append(f'"{found[col.name]}" AS "_raw_{col.name}"')
         inner = f"SELECT {', '.join(exprs + raws)} FROM {scan}"
         outer = ["_line"]
@@ -96,9 +97,7 @@ class FocusConnector:
         return f"SELECT {', '.join(outer)} FROM ({inner})"
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
-        con.execute("SET TimeZone='UTC'")
-        return con
+        return duck.connect()
 
     def _file_periods(self, con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
         if path not in self._periods:
@@ -132,31 +131,25 @@ class FocusConnector:
             digest.update(f"{path}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
         return Extract(
             fingerprint=digest.hexdigest()[:32],
-            batches=self._batches(files, period),
+            sql_parts=lambda: self._parts(files, period),
             notes={"files": str(len(files))},
         )
 
-    def _batches(self, files: list[Path], period: Period) -> Iterator[SourceBatch]:
+    def _parts(self, files: list[Path], period: Period) -> list[SqlPart]:
+        """One query per file, after checking every value of the file parses."""
+        parts = []
         for path in files:
             with self._connect() as con:
                 mapped = self._mapped(con, path)
                 self._check_parse(con, path, mapped)
                 present = set(_columns(con, mapped))
-                canon = [c.name for c in SOURCE_COLUMNS if c.name in present]
-                select = ", ".join(f'"{c}"' for c in canon)
-                reader = con.sql(
-                    f"SELECT _line, {select} FROM ({mapped}) "
-                    f"WHERE strftime(BillingPeriodStart, '%Y-%m') = {_sql_str(period.label)} "
-                    "ORDER BY _line"
-                ).to_arrow_reader(BATCH_ROWS)
-                for batch in reader:
-                    lines = batch.column(0).to_pylist()
-                    yield SourceBatch(
-                        data=batch.drop_columns(["_line"]) if hasattr(batch, "drop_columns")
-                        else batch.select(list(range(1, batch.num_columns))),
-                        origin=str(path),
-                        line_numbers=lines,
-                    )
+            canon = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name in present)
+            parts.append(SqlPart(
+                origin=str(path),
+                sql=f"SELECT _line, {canon} FROM ({mapped}) "
+                f"WHERE strftime(BillingPeriodStart, '%Y-%m') = {_sql_str(period.label)}",
+            ))
+        return parts
 
     def _check_parse(self, con: duckdb.DuckDBPyConnection, path: Path, mapped: str) -> None:
         """Name the first value that did not parse (file, line, column, value)."""

@@ -49,8 +49,22 @@ def _raw(col: str) -> str:
     return f"NULLIF(NULLIF(trim(CAST(\"{col}\" AS VARCHAR)), 'NULL'), '')"
 
 
-def cast_expr(canonical: str, sql_type: str, source_col: str) -> str:
-    """SQL turning the file's column into the canonical type (NULL when it does not parse)."""
+def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str = "VARCHAR") -> str:
+    """SQL turning the file's column into the canonical type (NULL when it does not parse).
+
+    Typed Parquet columns are taken as they are when the type already fits;
+    a floating-point money column goes through its shortest decimal text.
+    """
+    col = f'"{source_col}"'
+    if (source_type == sql_type and sql_type != "VARCHAR") or (
+            canonical == "Tags" and source_type.startswith("MAP")):
+        return col if canonical != "Tags" else f"CAST({col} AS MAP(VARCHAR, VARCHAR))"
+    if sql_type == MONEY_SQL and source_type in ("DOUBLE", "FLOAT", "REAL"):
+        return f"CAST(CAST({col} AS VARCHAR) AS {MONEY_SQL})"
+    if sql_type == MONEY_SQL and (source_type.startswith("DECIMAL") or "INT" in source_type):
+        return f"CAST({col} AS {MONEY_SQL})"
+    if sql_type == "TIMESTAMPTZ" and source_type.startswith("TIMESTAMP"):
+        return f"CAST({col} AS TIMESTAMPTZ)"
     raw = _raw(source_col)
     if canonical in ALLOWED:
         cases = " ".join(
