@@ -25,7 +25,7 @@ def run(cfg: Config, retry: Retry, out: list[str] | None = None, **kw: Any) -> A
 
 
 def client_id(fake: FakeBlesta, email: str) -> str:
-    return next(c["id"] for c in fake.clients.values() if c["email"] == email)
+    return str(next(c["id"] for c in fake.clients.values() if c["email"] == email))
 
 
 def totals(fake: FakeBlesta, email: str) -> list[list[Decimal]]:

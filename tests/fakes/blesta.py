@@ -18,6 +18,7 @@ import inspect
 import json
 import re
 import threading
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,7 +62,7 @@ class FakeBlesta:
         self.faults = Faults()
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
-        self.methods = {
+        self.methods: dict[str, Callable[..., Any]] = {
             "clients/get": self.clients_get, "clients/getList": self.clients_get_list,
             "clients/create": self.clients_create, "invoices/add": self.invoices_add,
             "invoices/get": self.invoices_get, "invoices/getList": self.invoices_get_list,

@@ -386,9 +386,11 @@ class FakeFossBilling:
             if data.get(key) not in (None, ""):
                 items = [i for i in items if str(i[key]) == str(data[key])]
         if data.get("search"):
+            # As FOSSBilling: id = the search's digits, nr LIKE, id LIKE, any item title LIKE.
             s = str(data["search"]).lower()
-            items = [i for i in items if s == str(i["id"]) or s in i["nr"].lower()
-                     or any(s in ln["title"].lower() for ln in i["lines"])]
+            digits = int(re.sub(r"\D", "", s) or 0)
+            items = [i for i in items if i["id"] == digits or s in i["nr"].lower()
+                     or s == str(i["id"]) or any(s in ln["title"].lower() for ln in i["lines"])]
         return _page([{k: v for k, v in self._view(i).items() if k != "lines"} for i in items],
                      data)
 
