@@ -221,7 +221,7 @@ class FossBillingTarget:
             return False
         for got, title, ln in zip(lines, invoice.titles(), invoice.lines, strict=True):
             if (got.get("title") != title or _money(got.get("price")) != ln.amount
-                    or str(got.get("quantity")) not in ("1", "1.0")
+                    or _money(got.get("quantity")) != 1
                     or _truthy(got.get("taxed")) != ln.taxed):
                 return False
         return True
