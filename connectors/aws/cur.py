@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import Field
+from pydantic import model_validator
 
 from connectors.aws.client import make_client, translate
 from connectors.aws.cur_mapping import mapping_sql, source_select
@@ -45,11 +45,24 @@ MEMORY_LIMIT = "1GB"
 
 class AwsCurSource(SourceConfig):
     type: Literal["aws_cur"] = "aws_cur"
-    bucket: str = Field(min_length=3)
+    bucket: str | None = None
+    # Instead of a bucket: a local folder holding a copy of it (``aws s3 sync``);
+    # relative to the config file. Used by ``rebill demo`` and offline audits.
+    path: str | None = None
     prefix: str = ""
-    export_name: str = Field(min_length=1)
+    export_name: str
     region: str | None = None
     layout: Literal["cur2", "legacy"] = "cur2"
+
+    @model_validator(mode="after")
+    def _one_place(self) -> AwsCurSource:
+        if (self.bucket is None) == (self.path is None):
+            raise ValueError("give exactly one of bucket (S3) or path (a local copy)")
+        if self.bucket is not None and len(self.bucket) < 3:
+            raise ValueError(f"bucket {self.bucket!r} is not an S3 bucket name")
+        if not self.export_name:
+            raise ValueError("export_name is empty")
+        return self
 
 
 def _sql_str(text: str) -> str:
@@ -70,7 +83,16 @@ class CurConnector:
             self._s3 = make_client("s3", self.cfg.endpoint, self.cfg.region)
         return self._s3
 
+    @property
+    def local(self) -> Path | None:
+        if self.cfg.path is None:
+            return None
+        root = Path(self.cfg.path)
+        return root if root.is_absolute() else self.ctx.base_dir / root
+
     def _where(self, key: str) -> str:
+        if self.local is not None:
+            return f"source {self.source_id}: {self.local / key}"
         return f"source {self.source_id}: s3://{self.cfg.bucket}/{key}"
 
     def _root(self) -> str:
@@ -86,6 +108,11 @@ class CurConnector:
 
     def _list_prefixes(self, prefix: str) -> list[str]:
         found: list[str] = []
+        if self.local is not None:
+            folder = self.local / prefix
+            if folder.is_dir():
+                found = [f"{prefix}{p.name}/" for p in sorted(folder.iterdir()) if p.is_dir()]
+            return found
         try:
             pages = self.s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self.cfg.bucket, Prefix=prefix, Delimiter="/")
@@ -119,6 +146,14 @@ class CurConnector:
 
     def _manifest(self, period: Period) -> tuple[dict[str, Any], str]:
         key = self.manifest_key(period)
+        if self.local is not None:
+            local = self.local / key
+            if not local.is_file():
+                raise FatalConnectorError(
+                    f"{self._where(key)}: no manifest for billing period {period.label}")
+            obj: dict[str, Any] = {"ETag": ""}
+            body = local.read_bytes()
+            return self._parse_manifest(key, obj, body)
         try:
             obj = self.s3.get_object(Bucket=self.cfg.bucket, Key=key)
             body = obj["Body"].read()
@@ -130,6 +165,10 @@ class CurConnector:
             raise translate(err, self._where(key)) from None
         except BotoCoreError as err:
             raise translate(err, self._where(key)) from None
+        return self._parse_manifest(key, obj, body)
+
+    def _parse_manifest(self, key: str, obj: dict[str, Any],
+                        body: bytes) -> tuple[dict[str, Any], str]:
         try:
             manifest = json.loads(body)
         except ValueError as err:
@@ -148,7 +187,7 @@ class CurConnector:
         for entry in listed:
             if entry.startswith("s3://"):
                 bucket, _, key = entry.removeprefix("s3://").partition("/")
-                if bucket != self.cfg.bucket:
+                if self.local is None and bucket != self.cfg.bucket:
                     raise FatalConnectorError(f"{where}: file {entry} is outside the bucket")
                 keys.append(key)
             else:
@@ -166,6 +205,8 @@ class CurConnector:
 
     # -- reading -------------------------------------------------------------
     def _download(self, key: str) -> Path:
+        if self.local is not None:
+            return self.local / key
         target = tmp_dir(self.ctx.home) / (
             f"cur-{self.source_id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}-"
             + key.rsplit("/", 1)[-1]
@@ -183,7 +224,8 @@ class CurConnector:
             try:
                 yield from self._read_file(path, key)
             finally:
-                path.unlink(missing_ok=True)
+                if self.local is None:  # a downloaded copy, not the user's file
+                    path.unlink(missing_ok=True)
 
     def _read_file(self, path: Path, key: str) -> Iterator[SourceBatch]:
         parquet = ".parquet" in key
@@ -214,7 +256,7 @@ class CurConnector:
             try:
                 reader = con.sql(mapping_sql()).to_arrow_reader(BATCH_ROWS)
                 for batch in reader:
-                    yield SourceBatch(data=batch, origin=f"s3://{self.cfg.bucket}/{key}",
+                    yield SourceBatch(data=batch, origin=self._where(key).split(": ", 1)[1],
                                       first_row=first)
                     first += batch.num_rows
             except duckdb.Error as err:

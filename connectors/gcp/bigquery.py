@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from connectors.base import (
     ConnectorSpec,
@@ -42,6 +42,7 @@ from connectors.base import (
     periods_between,
 )
 from connectors.gcp.client import ERRORS, bigquery_client, billing_account_name, translate
+from connectors.gcp.export_file import ExportFiles
 from normalize.layout import state_dir
 from rebill.atomic import atomic_write
 from rebill.errors import DataContractError
@@ -59,17 +60,29 @@ OPTIONAL = {"resource_name": pa.string(), "tag_list": KV, "cost_at_list": pa.flo
 
 class GcpBigQuerySource(SourceConfig):
     type: Literal["gcp_bigquery"] = "gcp_bigquery"
-    table: str
+    table: str | None = None
     project: str | None = None  # project running the query jobs (default: the table's)
     location: str | None = None
     billing_account_names: bool = False
+    # Instead of a table: local NDJSON export rows (glob) and the table's schema
+    # JSON, relative to the config file (bundled demo sample, offline audits).
+    path: str | None = None
+    schema_path: str | None = None
 
     @field_validator("table")
     @classmethod
-    def _table(cls, value: str) -> str:
-        if not TABLE_RE.match(value):
+    def _table(cls, value: str | None) -> str | None:
+        if value is not None and not TABLE_RE.match(value):
             raise ValueError(f"{value!r} is not a BigQuery table id project.dataset.table")
         return value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> GcpBigQuerySource:
+        if (self.table is None) == (self.path is None):
+            raise ValueError("give exactly one of table (BigQuery) or path (local NDJSON rows)")
+        if self.path is not None and self.schema_path is None:
+            raise ValueError("path needs schema_path (the export table's schema JSON)")
+        return self
 
 
 @cache
@@ -88,27 +101,41 @@ class BigQueryConnector:
         self.ctx = ctx
         self._client: Any = None
         self._fields: set[str] | None = None
+        self._files: ExportFiles | None = None
+        if cfg.path is not None and cfg.schema_path is not None:
+            self._files = ExportFiles(
+                self._resolve(cfg.path), Path(self._resolve(cfg.schema_path)),
+                f"source {source_id}")
+
+    def _resolve(self, path: str) -> str:
+        return path if Path(path).is_absolute() else str(self.ctx.base_dir / path)
+
+    @property
+    def table(self) -> str:
+        return self.cfg.table or ""
 
     @property
     def client(self) -> Any:
         if self._client is None:
             self._client = bigquery_client(
-                self.cfg.project or self.cfg.table.split(".")[0], self.cfg.endpoint,
+                self.cfg.project or self.table.split(".")[0], self.cfg.endpoint,
                 f"source {self.source_id}")
         return self._client
 
     @property
     def where(self) -> str:
-        return f"source {self.source_id}: {self.cfg.table}"
+        return f"source {self.source_id}: {self.cfg.table or self.cfg.path}"
 
     def periods(self, since: date, until: date) -> list[Period]:
         """Months in range up to today; a month with no rows loads an empty partition."""
         return [p for p in periods_between(since, until) if p.start <= self.ctx.today]
 
     def fields(self) -> set[str]:
+        if self._fields is None and self._files is not None:
+            self._fields = self._files.fields()
         if self._fields is None:
             try:
-                table = self.client.get_table(self.cfg.table)
+                table = self.client.get_table(self.table)
             except ERRORS as err:
                 raise translate(err, self.where) from err
             self._fields = {f.name for f in table.schema}
@@ -130,7 +157,8 @@ class BigQueryConnector:
         except ERRORS as err:
             raise translate(err, self.where) from err
 
-    def rows_sql(self) -> str:
+    def _columns(self) -> tuple[list[str], list[str]]:
+        """(select list, full ORDER BY key) of the rows query."""
         fields = self.fields()
         cols = list(REQUIRED_FIELDS)
         if "resource" in fields:
@@ -143,18 +171,37 @@ class BigQueryConnector:
                  "cost", "TO_JSON_STRING(labels)", "TO_JSON_STRING(credits)"]
         if "resource" in fields:
             order.append("resource.name")
-        return (f"SELECT {', '.join(cols)} FROM `{self.cfg.table}` "
+        return cols, order
+
+    def rows_sql(self) -> str:
+        cols, order = self._columns()
+        return (f"SELECT {', '.join(cols)} FROM `{self.table}` "
                 f"WHERE invoice.month = @invoice_month ORDER BY {', '.join(order)}")
 
+    def _file_batches(self, files: ExportFiles, period: Period) -> Iterator[SourceBatch]:
+        cols, order = self._columns()
+        cols = ["tags AS tag_list" if c == "tags" else c for c in cols]
+        names = {c.rsplit(" AS ", 1)[-1] for c in cols}
+        cols += [f"CAST(NULL AS {t}) AS {n}" for n, t in (
+            ("resource_name", "VARCHAR"), ("cost_at_list", "DOUBLE"),
+            ("tag_list", "STRUCT(key VARCHAR, value VARCHAR)[]")) if n not in names]
+        order = [o.replace("TO_JSON_STRING(", "to_json(") for o in order]
+        mapping = mapping_sql().replace("{account_name}", "CAST(NULL AS VARCHAR)")
+        yield from files.batches(period, cols, order, mapping)
+
     def extract(self, period: Period) -> Extract:
+        if self._files is not None:
+            return Extract(fingerprint=self._files.fingerprint(period),
+                           batches=self._file_batches(self._files, period),
+                           notes={"files": str(len(self._files.files()))})
         self.fields()
         summary = list(self._query(
             "SELECT COUNT(*) AS row_count, MAX(export_time) AS last_export, "
-            f"ROUND(SUM(cost), 6) AS cost_sum FROM `{self.cfg.table}` "
+            f"ROUND(SUM(cost), 6) AS cost_sum FROM `{self.table}` "
             "WHERE invoice.month = @invoice_month", period))
         values = [list(r.values()) for r in summary]
         digest = hashlib.sha256(json.dumps(
-            [self.cfg.table, period.label, sorted(self.fields()), values], default=str,
+            [self.table, period.label, sorted(self.fields()), values], default=str,
         ).encode())
         return Extract(fingerprint=digest.hexdigest()[:32], batches=self._batches(period),
                        notes={"rows": str(values[0][0]) if values else "0"})
@@ -189,7 +236,7 @@ class BigQueryConnector:
                         f"{str(err).splitlines()[0]}") from None
                 finally:
                     con.unregister("export")
-                yield SourceBatch(data=mapped, origin=f"{self.cfg.table} rows {seen + 1}-",
+                yield SourceBatch(data=mapped, origin=f"{self.table} rows {seen + 1}-",
                                   first_row=1)
                 seen += table.num_rows
         finally:

@@ -170,7 +170,7 @@ def test_manifest_must_list_files(s3: Any, tmp_path: Path) -> None:
 
 
 def test_config_is_validated(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"sources\.aws\.bucket"):
+    with pytest.raises(ConfigError, match=r"sources\.aws.*exactly one of bucket"):
         build("aws", {"type": "aws_cur", "export_name": "x"},
               Context(home=tmp_path, base_dir=tmp_path, today=date(2026, 1, 1)))
 
@@ -197,3 +197,21 @@ def test_legacy_cur_csv_layout(s3: Any, tmp_path: Path) -> None:
     got = {"|".join(k): v for k, v in _lake_totals(home, "aws", nov).items()}
     assert result.rows == 1281
     assert got == expected
+
+
+def test_bundled_sample_from_a_local_copy_reconciles(tmp_path: Path) -> None:
+    """The demo's CUR sample: a local mirror of the bucket (``path``), same code path."""
+    root = REPO / "data" / "samples" / "aws" / "cur"
+    manifest = json.loads(next(root.rglob("rebill-Manifest.json")).read_text())
+    conn = _connector(tmp_path, bucket=None, path=str(root))
+    assert conn.periods(date(2026, 1, 1), date(2026, 12, 31)) == [OCT]
+    home = tmp_path / "home"
+    result = load_partition(home, conn, OCT)
+    con = duckdb.connect()
+    files = [str(root / u.split("/", 3)[3]) for u in manifest["dataFiles"]]
+    expected = con.execute(
+        "SELECT sum(CAST(CAST(coalesce(line_item_net_unblended_cost, line_item_unblended_cost) "
+        f"AS VARCHAR) AS DECIMAL(38,12))), count(*) FROM read_parquet({files})").fetchall()[0]
+    assert (result.billed_cost["USD"], result.rows) == expected
+    assert sorted(p.name for p in root.rglob("*.parquet")) == [
+        "rebill-00001.snappy.parquet", "rebill-00002.snappy.parquet"]  # nothing deleted

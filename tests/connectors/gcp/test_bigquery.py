@@ -134,3 +134,31 @@ def test_missing_table_is_one_clear_error(fake_bq: FakeBigQuery, tmp_path: Path)
     conn = _connector(fake_bq, tmp_path, table="billing-proj.billing.nope")
     with pytest.raises(FatalConnectorError, match=r"billing-proj\.billing\.nope: .*Not found"):
         conn.extract(OCT)
+
+
+def test_bundled_sample_from_local_ndjson_reconciles(tmp_path: Path) -> None:
+    """The demo's GCP sample: export rows as NDJSON (``path``), same mapping SQL."""
+    from tests.conftest import REPO
+
+    folder = REPO / "data" / "samples" / "gcp"
+    ctx = Context(home=tmp_path / "home", base_dir=folder, today=date(2026, 11, 3))
+    conn = build("gcp", {"type": "gcp_bigquery", "path": "export_*.jsonl",
+                         "schema_path": "schema.json"}, ctx)
+    assert OCT in conn.periods(date(2026, 10, 1), date(2026, 10, 31))
+    home = tmp_path / "home"
+    result = load_partition(home, conn, OCT)
+    rows = [json.loads(line) for line in (folder / "export_202610.jsonl").open()]
+    expected = fx.expected_net(
+        [{**r, "cost": repr(r["cost"]),
+          "credits": [{**c, "amount": repr(c["amount"])} for c in r["credits"]]} for r in rows])
+    assert _totals(_lake(home)) == expected
+    assert result.rows == len(rows) + sum(len(r["credits"]) for r in rows)
+    assert load_partition(home, conn, OCT).status == "unchanged"
+
+
+def test_table_or_path_exactly_one(tmp_path: Path) -> None:
+    ctx = Context(home=tmp_path, base_dir=tmp_path, today=date(2026, 11, 3))
+    with pytest.raises(ConfigError, match="exactly one of table"):
+        build("gcp", {"type": "gcp_bigquery"}, ctx)
+    with pytest.raises(ConfigError, match="schema_path"):
+        build("gcp", {"type": "gcp_bigquery", "path": "x.jsonl"}, ctx)
