@@ -30,6 +30,8 @@ from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+from google.api_core import exceptions as gexc
 from pydantic import field_validator, model_validator
 
 from connectors.base import (
@@ -130,12 +132,17 @@ class BigQueryConnector:
         """Months in range up to today; a month with no rows loads an empty partition."""
         return [p for p in periods_between(since, until) if p.start <= self.ctx.today]
 
-    def fields(self) -> set[str]:
+    def fields(self) -> set[str] | None:
+        """The table's top-level columns (``tables.get``); None when the API will not say."""
         if self._fields is None and self._files is not None:
             self._fields = self._files.fields()
         if self._fields is None:
             try:
                 table = self.client.get_table(self.table)
+            except (gexc.NotFound, gexc.MethodNotAllowed, gexc.BadRequest):
+                # Some proxies and emulators serve queries only: read ``SELECT *``
+                # and let a missing table fail on the query itself.
+                return None
             except ERRORS as err:
                 raise translate(err, self.where) from err
             self._fields = {f.name for f in table.schema}
@@ -160,6 +167,10 @@ class BigQueryConnector:
     def _columns(self) -> tuple[list[str], list[str]]:
         """(select list, full ORDER BY key) of the rows query."""
         fields = self.fields()
+        if fields is None:
+            return ["*"], ["usage_start_time", "project.id", "service.id", "sku.id",
+                           "cost_type", "cost", "TO_JSON_STRING(labels)",
+                           "TO_JSON_STRING(credits)"]
         cols = list(REQUIRED_FIELDS)
         if "resource" in fields:
             cols.append("resource.name AS resource_name")
@@ -201,7 +212,7 @@ class BigQueryConnector:
             "WHERE invoice.month = @invoice_month", period))
         values = [list(r.values()) for r in summary]
         digest = hashlib.sha256(json.dumps(
-            [self.table, period.label, sorted(self.fields()), values], default=str,
+            [self.table, period.label, sorted(self.fields() or ()), values], default=str,
         ).encode())
         return Extract(fingerprint=digest.hexdigest()[:32], batches=self._batches(period),
                        notes={"rows": str(values[0][0]) if values else "0"})
@@ -217,6 +228,7 @@ class BigQueryConnector:
                 table = pa.Table.from_batches([page]) if page.num_rows else None
                 if table is None:
                     continue
+                table = _shape(table)
                 if "tags" in table.column_names:
                     table = table.rename_columns(
                         ["tag_list" if c == "tags" else c for c in table.column_names])
@@ -263,6 +275,18 @@ class BigQueryConnector:
             with atomic_write(cache_file) as tmp:
                 tmp.write_text(json.dumps(cached, sort_keys=True), encoding="utf-8")
         return {k: cached[k] for k in wanted}
+
+
+def _shape(table: pa.Table) -> pa.Table:
+    """A ``SELECT *`` page: take ``resource.name`` out of its record, drop what the SQL does not read."""
+    if "resource" in table.column_names and "resource_name" not in table.column_names:
+        resource = table.column("resource")
+        names = (pc.struct_field(resource, "name")
+                 if pa.types.is_struct(resource.type) and resource.type.get_field_index("name") >= 0
+                 else pa.nulls(table.num_rows, pa.string()))
+        table = table.append_column("resource_name", names)
+    keep = {*REQUIRED_FIELDS, "resource_name", "tags", "cost_at_list"}
+    return table.select([c for c in table.column_names if c in keep])
 
 
 def _name_case(names: dict[str, str]) -> str:

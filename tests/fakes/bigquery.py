@@ -122,6 +122,7 @@ class FakeBigQuery:
         default_factory=dict)
     billing_accounts: dict[str, str] = field(default_factory=dict)
     page_size: int = 50
+    tables_get: bool = True  # False: behave like a query-only proxy (tables.get is 404)
     requests: list[str] = field(default_factory=list)
     jobs: dict[str, _Job] = field(default_factory=dict)
     url: str = ""
@@ -230,7 +231,8 @@ class FakeBigQuery:
             return 404, _error(404, f"Not found: Table {err.args[0]}")
         except duckdb.Error as err:
             return 400, _error(400, f"Syntax error: {err}")
-        if method == "GET" and kind == "datasets" and len(parts) == 6 and parts[4] == "tables":
+        if (method == "GET" and kind == "datasets" and len(parts) == 6 and parts[4] == "tables"
+                and self.tables_get):
             table_id = f"{project}.{parts[3]}.{parts[5]}"
             if table_id not in self.tables:
                 return 404, _error(404, f"Not found: Table {table_id}")

@@ -162,3 +162,16 @@ def test_table_or_path_exactly_one(tmp_path: Path) -> None:
         build("gcp", {"type": "gcp_bigquery"}, ctx)
     with pytest.raises(ConfigError, match="schema_path"):
         build("gcp", {"type": "gcp_bigquery", "path": "x.jsonl"}, ctx)
+
+
+def test_query_only_endpoint_reads_select_star(fake_bq: FakeBigQuery, tmp_path: Path) -> None:
+    """Without tables.get (a query-only proxy) the rows come from ``SELECT *``: same result."""
+    fake_bq.tables_get = False
+    home = tmp_path / "home"
+    load_partition(home, _connector(fake_bq, tmp_path), OCT)
+    lake = _lake(home)
+    assert _totals(lake) == fx.expected_net(fx.month_rows())
+    assert any(r["ResourceId"] == "projects/acme-prod/instances/web-1" for r in lake)
+    conn = _connector(fake_bq, tmp_path, table="billing-proj.billing.nope")
+    with pytest.raises(FatalConnectorError, match="Not found"):
+        list(conn.extract(OCT).batches)
