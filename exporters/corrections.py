@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from exporters import ledger
-from exporters.model import Line, _q, check_period, line_from_row
+from exporters.model import Line, check_period, line_from_row, sql_literal
 from normalize.catalog import connect
 from normalize.layout import rated_dir
 from rebill.config import Config
@@ -51,7 +51,7 @@ def _next_month(label: str) -> str:
 def _current_lines(home: Path, tenant_id: str) -> dict[str, list[Line]]:
     con = connect(home)
     try:
-        rows = con.sql(f"SELECT * FROM invoice_lines WHERE tenant_id = {_q(tenant_id)} "
+        rows = con.sql(f"SELECT * FROM invoice_lines WHERE tenant_id = {sql_literal(tenant_id)} "
                        "ORDER BY period, line_no").to_arrow_table().to_pylist()
     finally:
         con.close()

@@ -27,6 +27,7 @@ from exporters.base import StepHook, no_hook
 from exporters.http import (
     Caller,
     Retry,
+    ThrottledError,
     find_or_create,
     make_client,
     snippet,
@@ -82,6 +83,9 @@ class FossBillingApi:
             if not isinstance(data, dict) or "result" not in data:
                 raise FatalExportError(f"fossbilling {what}: unexpected answer "
                                        f"{self.caller.redact(snippet(response.text))}")
+            error = data.get("error")
+            if isinstance(error, dict) and error.get("code") == 429:
+                raise ThrottledError(f"fossbilling {what}: rate limited (code 429)")
             payload.clear()
             payload.update(data)
 
@@ -96,8 +100,6 @@ class FossBillingApi:
             raise FatalExportError(
                 f"fossbilling {what}: authentication failed ({message}, code {code}); "
                 f"check the API key in environment variable {self.cfg.api_key_env}")
-        if code == 429:
-            raise RetriableExportError(f"fossbilling {what}: rate limited ({message})")
         if missing_ok and "not found" in message.lower():
             return None
         raise FatalExportError(f"fossbilling {what}: {message} (code {code})")

@@ -67,6 +67,14 @@ def retry_after_seconds(value: str | None) -> float | None:
 Check = Callable[[httpx.Response], None]
 
 
+class ThrottledError(RetriableExportError):
+    """The target refused the call before doing anything (429): always safe to repeat."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def ssl_context() -> ssl.SSLContext:
     """TLS trust for the billing targets: ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` or certifi."""
     cafile = os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE")
@@ -110,27 +118,26 @@ class Caller:
         """Send ``request``; ``check`` raises Retriable/FatalExportError for bad answers."""
         attempt = 0
         while True:
-            retry_after: float | None = None
             try:
                 response = self.client.send(request)
                 response.read()
                 if response.status_code == 429:
-                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                    raise RetriableExportError(
-                        f"{self.target} {what}: rate limited (HTTP 429)")
+                    raise ThrottledError(
+                        f"{self.target} {what}: rate limited (HTTP 429)",
+                        retry_after_seconds(response.headers.get("Retry-After")))
                 check(response)
                 return response
             except httpx.TransportError as err:
                 exc: RetriableExportError = RetriableExportError(
                     f"{self.target} {what}: {type(err).__name__}: {self.redact(str(err))}")
-                throttled = False
             except RetriableExportError as err:
                 exc = err
-                throttled = "HTTP 429" in str(err)
+            throttled = isinstance(exc, ThrottledError)
             attempt += 1
             if attempt >= self.retry.attempts or (creates and not throttled):
                 raise exc
-            wait = self.retry.delay(attempt - 1, retry_after)
+            wait = self.retry.delay(attempt - 1,
+                                    exc.retry_after if isinstance(exc, ThrottledError) else None)
             log.warning("%s; retry %d/%d in %.1fs", exc, attempt, self.retry.attempts - 1, wait)
             self.retry.sleep(wait)
 

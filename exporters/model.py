@@ -112,7 +112,7 @@ def check_period(period: str) -> str:
     return period
 
 
-def _q(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -145,9 +145,9 @@ def load_invoices(home: Path, period: str, tenant_id: str | None = None) -> list
         raise ExportError(f"period {period} has not been rated "
                           f"(no {rated_dir(home, period) / 'invoice_lines.parquet'}); "
                           f"run: rebill rate --period {period}")
-    where = f"period = {_q(period)}"
+    where = f"period = {sql_literal(period)}"
     if tenant_id is not None:
-        where += f" AND tenant_id = {_q(tenant_id)}"
+        where += f" AND tenant_id = {sql_literal(tenant_id)}"
     con = connect(home)
     try:
         rows = con.sql(
