@@ -10,7 +10,6 @@ writing the same rows, in <= 2 GB peak memory.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,8 @@ conn = build("bench", {"type": "focus", "path": str(src / "*.parquet")}, ctx)
 t = time.monotonic()
 for p in conn.periods(date.min, date.max):
     r = load_partition(home, conn, p, force=True)
-print(time.monotonic() - t, r.rows)
+import resource
+print(time.monotonic() - t, r.rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
 BARE = """
@@ -44,16 +44,15 @@ con.execute(f'''COPY (SELECT *, 'bench' AS x_source,
   'load' AS x_load_id FROM read_parquet('{src}/*.parquet')
   WHERE ChargePeriodStart < ChargePeriodEnd) TO '{out}' (FORMAT parquet, COMPRESSION zstd)''')
 n = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0]
-print(time.monotonic() - t, n)
+import resource
+print(time.monotonic() - t, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
 
 def run(code: str, *args: str) -> tuple[float, int, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True,
                          text=True, cwd=Path(__file__).resolve().parent.parent).stdout.split()
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return float(out[0]), int(out[1]), peak
+    return float(out[0]), int(out[1]), float(out[2])
 
 
 def main() -> None:

@@ -62,7 +62,7 @@ class FocusConnector:
 
     def _scan(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
         if self._format(path) == "parquet":
-            return f"read_parquet({_sql_str(str(path))})"
+            return f"read_parquet({_sql_str(str(path))}, file_row_number=true, hive_partitioning=false)"
         return (
             f"read_csv({_sql_str(str(path))}, all_varchar=true, header=true, "
             "nullstr=['NULL', ''], auto_detect=true)"
@@ -75,13 +75,18 @@ class FocusConnector:
                                  ).fetchall())
         found = resolve_columns(list(types))
         header = 1 if self._format(path) == "csv" else 0
-        exprs = [f"row_number() OVER () + {header} AS _line"]
-        raws = []
+        line = ("file_row_number + 1" if self._format(path) == "parquet"
+                else f"row_number() OVER () + {header}")
+        exprs = [f"{line} AS _line"]
+        raws, checked = [], []
         for col in SOURCE_COLUMNS:
             if col.name in found:
-                expr = cast_expr(col.name, col.sql, found[col.name], str(types[found[col.name]]))
+                source_type = str(types[found[col.name]])
+                expr = cast_expr(col.name, col.sql, found[col.name], source_type)
                 exprs.append(f'{expr} AS "{col.name}"')
-                raws.append(f'"{found[col.name]}" AS "_raw_{col.name}"')
+                if source_type == "VARCHAR" and col.sql != "VARCHAR":  # text that must parse
+                    raws.append(f'"{found[col.name]}" AS "_raw_{col.name}"')
+                    checked.append(col.name)
         inner = f"SELECT {', '.join(exprs + raws)} FROM {scan}"
         outer = ["_line"]
         for col in SOURCE_COLUMNS:
@@ -93,7 +98,7 @@ class FocusConnector:
                 raise DataContractError(
                     f"source {self.source_id}: {path}: required FOCUS column {col.name} missing"
                 )
-        outer += [f'"_raw_{c}"' for c in found]
+        outer += [f'"_raw_{c}"' for c in checked]
         return f"SELECT {', '.join(outer)} FROM ({inner})"
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
