@@ -9,4 +9,5 @@ MODULES = (
     "flows.commands.rating",
     "flows.commands.export",
     "flows.commands.report",
+    "flows.commands.operations",
 )

@@ -74,7 +74,7 @@ def report_outcomes(outcomes: list[LoadOutcome]) -> int:
     return failed
 
 
-def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one place for the core commands
+def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
         config_path: ConfigOpt = None,
