@@ -139,3 +139,20 @@ def test_throttling_gives_up_after_bounded_retries(throttling: str, tmp_path: Pa
     finally:
         _Throttling.fail = 2
     assert Decimal(conn.requests) / 100 == Decimal("0.04")
+
+
+def test_tag_and_record_type_groups(aws_env: None, tmp_path: Path) -> None:
+    day = {"TimePeriod": {"Start": "2026-10-01", "End": "2026-10-02"}, "Total": {},
+           "Estimated": False, "Groups": [
+               {"Keys": ["tenant$acme", "Usage"],
+                "Metrics": {"UnblendedCost": {"Amount": "3.5", "Unit": "USD"}}},
+               {"Keys": ["tenant$", "Tax"],
+                "Metrics": {"UnblendedCost": {"Amount": "0.35", "Unit": "USD"}}},
+               {"Keys": ["tenant$acme", "Credit"],
+                "Metrics": {"UnblendedCost": {"Amount": "-1", "Unit": "USD"}}}]}
+    fx.queue([{"ResultsByTime": [day], "GroupDefinitions": []}])
+    conn = _connector(tmp_path, group_by=["TAG:tenant", "RECORD_TYPE"], billing_account="1")
+    rows = [r for sb in conn.extract(OCT).batches for r in sb.data.to_pylist()]
+    got = {(r["ChargeCategory"], tuple(r["Tags"] or ()), r["BilledCost"]) for r in rows}
+    assert got == {("Usage", (("tenant", "acme"),), Decimal("3.5")), ("Tax", (), Decimal("0.35")),
+                   ("Credit", (("tenant", "acme"),), Decimal("-1"))}

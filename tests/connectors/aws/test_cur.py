@@ -215,3 +215,8 @@ def test_bundled_sample_from_a_local_copy_reconciles(tmp_path: Path) -> None:
     assert (result.billed_cost["USD"], result.rows) == expected
     assert sorted(p.name for p in root.rglob("*.parquet")) == [
         "rebill-00001.snappy.parquet", "rebill-00002.snappy.parquet"]  # nothing deleted
+
+
+def test_missing_bucket_is_a_fatal_error_naming_it(aws_env: None, tmp_path: Path) -> None:
+    with pytest.raises(FatalConnectorError, match=r"s3://acme-cur/exports/cur2/rebill/metadata/"):
+        _connector(tmp_path).periods(date(2026, 1, 1), date(2026, 12, 31))
