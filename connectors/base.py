@@ -12,6 +12,7 @@ the batches are never iterated.
 
 from __future__ import annotations
 
+import builtins
 import calendar
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -168,6 +169,6 @@ ConnectorFactory = Callable[[str, SourceConfig, Context], Connector]
 @dataclass(frozen=True)
 class ConnectorSpec:
     type: str
-    config_model: type[SourceConfig]
+    config_model: builtins.type[SourceConfig]
     factory: ConnectorFactory
     provider: str  # aws | gcp | digitalocean | linode | focus

@@ -39,17 +39,21 @@ def _absolute(match: re.Match[str], base: Path) -> str:
     return f'{key} = "{(base / value).resolve()}"'
 
 
-def write_config(home: Path, replayed: dict[str, dict[str, str]] | None = None) -> Path:
+def write_config(home: Path, replayed: dict[str, dict[str, str]] | None = None,
+                 template: Path | None = None) -> Path:
     """The bundled demo config with its home and sample paths made absolute.
 
     ``replayed``: extra ``[sources.<id>]`` tables for the DigitalOcean and
     Linode sources that :mod:`connectors.replay` serves while the demo ingests.
     """
-    base = DATA / "demo"
-    text = (base / "rebill.toml").read_text()
+    source = template or DATA / "demo" / "rebill.toml"
+    base = source.parent
+    if not source.exists():
+        raise ConfigError(f"{source}: config file not found")
+    text = source.read_text()
     text, n = re.subn(r'(?m)^home = "[^"]*"', f'home = "{home}"', text)
     if n != 1:
-        raise ConfigError(f"{base / 'rebill.toml'}: expected one [rebill] home line")
+        raise ConfigError(f"{source}: expected one [rebill] home line")
     text = re.sub(r'(?m)^(path) = "([^"]*)"', lambda m: _absolute(m, base), text)
     for source_id, table in sorted((replayed or {}).items()):
         keys = "".join(f"{k} = {json.dumps(v)}\n" for k, v in sorted(table.items()))
@@ -59,15 +63,15 @@ def write_config(home: Path, replayed: dict[str, dict[str, str]] | None = None) 
     return path
 
 
-def run_demo(home: Path, engine: str) -> None:
+def run_demo(home: Path, engine: str, template: Path | None = None) -> None:
     from connectors.base import Period
     from connectors.replay import serve_samples
     from exporters.run import export_period
     from flows.commands.core import report_outcomes, run_ingest
     from flows.output import render
+    from flows.pipeline import rate
     from flows.reports import write_reports
     from normalize.catalog import connect
-    from rating import rate_period
     from rebill.config import load_config
 
     began = time.monotonic()
@@ -75,7 +79,7 @@ def run_demo(home: Path, engine: str) -> None:
     typer.echo(f"rebill demo: home {home}")
     typer.echo("1/4 ingest the bundled samples")
     with serve_samples(DATA / "samples") as replayed:
-        config_path = write_config(home, replayed)
+        config_path = write_config(home, replayed, template)
         cfg = load_config(config_path)
         files = sorted(set(cfg.sources) - set(replayed))
         outcomes = run_ingest(config_path, files, None, None, False, engine)
@@ -86,7 +90,7 @@ def run_demo(home: Path, engine: str) -> None:
     periods = sorted({Period.parse(o.period) for o in outcomes})
     typer.echo(f"2/4 rate {', '.join(p.label for p in periods)}")
     for p in periods:
-        result = rate_period(cfg, p)
+        result = rate(cfg, p)
         for t in result.tenants:
             typer.echo(f"  {p} {t.tenant_id}: {t.subtotal} {t.currency} ({t.line_count} lines)")
     typer.echo("3/4 export invoices (file target)")

@@ -30,7 +30,7 @@ def task_runner(cfg: Config | None = None) -> Any:
     worker would start its own. Apply with ``flow.with_options(task_runner=...)``.
     """
     if cfg is not None and cfg.nightly.dask:
-        from prefect_dask import DaskTaskRunner
+        from prefect_dask.task_runners import DaskTaskRunner
 
         return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.nightly.dask_workers,
                                               "threads_per_worker": 2})
@@ -80,7 +80,8 @@ def ingest_flow(config_path: str | None = None, sources: list[str] | None = None
     """Ingest each source's open (or requested) billing periods."""
     cfg = load_config(Path(config_path) if config_path else None)
     today = today or datetime.now(UTC).date()
-    return run_loads(cfg, config_path, plan(cfg, today, sources, start, end), today, force)
+    pairs, unplanned = plan(cfg, today, sources, start, end)
+    return unplanned + run_loads(cfg, config_path, pairs, today, force)
 
 
 @flow(name="rebill-backfill", task_runner=task_runner(), log_prints=False)
@@ -90,4 +91,5 @@ def backfill_flow(start: date, end: date, sources: list[str] | None = None,
     """Re-load every billing period touching ``[start, end]`` for the given sources."""
     cfg = load_config(Path(config_path) if config_path else None)
     today = today or datetime.now(UTC).date()
-    return run_loads(cfg, config_path, plan(cfg, today, sources, start, end), today, force)
+    pairs, unplanned = plan(cfg, today, sources, start, end)
+    return unplanned + run_loads(cfg, config_path, pairs, today, force)

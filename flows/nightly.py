@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connectors.base import Period
-from flows.pipeline import LoadOutcome, open_periods, plan
+from flows.pipeline import LoadOutcome, open_periods, plan, rate
 from normalize.catalog import connect
+from normalize.layout import rated_dir
 from rebill.config import Config
 from rebill.errors import RebillError
 
@@ -49,32 +50,30 @@ def closed_period(cfg: Config, today: date) -> Period | None:
     return None
 
 
-def already_exported(cfg: Config, period: Period, target: str) -> bool:
-    """Every invoice of ``period`` is in the ledger for ``target``."""
+def export_state(cfg: Config, period: Period, target: str) -> tuple[int, int]:
+    """(invoices of ``period``, how many of them the ledger has for ``target``)."""
     con = connect(cfg.home)
     rows = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE status = 'exported' AND target = ?) "
         "FROM invoices WHERE period = ?", [target, period.label]).fetchall()
-    total, done = rows[0]
-    return bool(total) and total == done
+    return int(rows[0][0]), int(rows[0][1])
 
 
 def run_nightly(cfg: Config, today: date, loader: Loader,
                 echo: Callable[[str], None] = print) -> NightlyReport:
-    from exporters.run import export_period
-    from rating.engine import rate_period
-
     report = NightlyReport(today)
-    pairs = plan(cfg, today)
-    report.loads = loader(pairs)
+    pairs, unplanned = plan(cfg, today)
+    report.loads = unplanned + loader(pairs)
     failed = {(o.source, o.period) for o in report.loads if o.status == "failed"}
+    failed |= {(o.source, closed.label) for o in unplanned
+               if (closed := closed_period(cfg, today)) is not None}
     for o in report.loads:
         if o.status == "failed":
             report.errors.append(f"ingest {o.source} {o.period}: {o.error}")
 
     for period in open_periods(cfg, today):
         try:
-            rate_period(cfg, period)
+            rate(cfg, period)
             report.rated.append(period.label)
         except RebillError as err:
             report.errors.append(f"rate {period}: {err}")
@@ -87,20 +86,32 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
             report.export_note = (f"{closed} not exported: sources {', '.join(incomplete)} "
                                   "failed; it is exported on the next good night")
             report.errors.append(report.export_note)
-        elif already_exported(cfg, closed, target):
-            report.export_note = f"{closed} already exported to {target}"
         else:
-            try:
-                if closed.label not in report.rated:
-                    rate_period(cfg, closed)
-                export_period(cfg, closed.label, target, echo=echo)
-                report.exported = closed.label
-                report.export_note = f"{closed} exported to {target}"
-            except RebillError as err:
-                report.errors.append(f"export {closed} to {target}: {err}")
+            _export_closed(cfg, closed, target, report, echo)
 
     report.warnings += _budget_warnings(cfg, today)
     return report
+
+
+def _export_closed(cfg: Config, closed: Period, target: str, report: NightlyReport,
+                   echo: Callable[[str], None]) -> None:
+    """Export the closed period unless the ledger already has all of it."""
+    from exporters.run import export_period
+
+    try:
+        if closed.label not in report.rated and not rated_dir(cfg.home, closed.label).exists():
+            rate(cfg, closed)  # never rated while open (installed mid-month)
+        total, done = export_state(cfg, closed, target)
+        if total == 0:
+            report.export_note = f"{closed}: no invoices to export"
+        elif done == total:
+            report.export_note = f"{closed} already exported to {target}"
+        else:
+            export_period(cfg, closed.label, target, echo=echo)
+            report.exported = closed.label
+            report.export_note = f"{closed} exported to {target} ({total - done} invoices)"
+    except RebillError as err:
+        report.errors.append(f"export {closed} to {target}: {err}")
 
 
 def _budget_warnings(cfg: Config, today: date) -> list[str]:

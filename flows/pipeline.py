@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector, Context, Period, periods_between
 from connectors.registry import build
@@ -19,6 +20,9 @@ from normalize.catalog import ensure_layout
 from normalize.lake import load_partition
 from rebill.config import Config
 from rebill.errors import ConfigError, RebillError, RetriableConnectorError
+
+if TYPE_CHECKING:
+    from rating import RateResult
 
 log = logging.getLogger("rebill.ingest")
 
@@ -60,11 +64,13 @@ def plan(
     sources: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
-) -> list[tuple[str, Period]]:
-    """(source, period) pairs to load: the requested range, else the open periods.
+) -> tuple[list[tuple[str, Period]], list[LoadOutcome]]:
+    """(source, period) pairs to load, and the sources that failed to plan.
 
-    A source that lists its own periods (FOCUS files) is asked for every
-    period it holds when no range is given: unchanged ones cost a stat call.
+    The requested range, else the open periods. A source that lists its own
+    periods (FOCUS files) is asked for every period it holds when no range is
+    given: unchanged ones cost a stat call. A source whose listing fails is
+    reported (period ``-``) and the others go on.
     """
     chosen = sources or sorted(cfg.sources)
     if not chosen:
@@ -73,18 +79,26 @@ def plan(
         raise ConfigError("give both --start and --end, or neither")
     if start and end and end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
+    for source_id in chosen:  # unknown ids and bad configs are the user's error: stop
+        connector(cfg, source_id, today)
     pairs: list[tuple[str, Period]] = []
+    failed: list[LoadOutcome] = []
     for source_id in chosen:
         conn = connector(cfg, source_id, today)
-        if start is not None and end is not None:
-            periods = conn.periods(start, end)
-        elif getattr(conn, "lists_periods", False):
-            periods = conn.periods(date.min, today)
-        else:
-            opened = open_periods(cfg, today)
-            periods = conn.periods(opened[0].start, today)
+        try:
+            if start is not None and end is not None:
+                periods = conn.periods(start, end)
+            elif getattr(conn, "lists_periods", False):
+                periods = conn.periods(date.min, today)
+            else:
+                opened = open_periods(cfg, today)
+                periods = conn.periods(opened[0].start, today)
+        except RebillError as err:
+            log.error("%s failed: %s", source_id, err)
+            failed.append(LoadOutcome(source_id, "-", "failed", error=str(err)))
+            continue
         pairs += [(source_id, p) for p in periods]
-    return pairs
+    return pairs, failed
 
 
 def backfill_range(start: date, end: date) -> list[Period]:
@@ -113,3 +127,15 @@ def load_one(cfg: Config, source_id: str, period: Period, today: date,
                            seconds=time.monotonic() - began)
     return LoadOutcome(source_id, period.label, result.status, result.rows,
                        result.billed_cost, seconds=time.monotonic() - began)
+
+
+def rate(cfg: Config, period: Period) -> RateResult:
+    """Rate ``period`` with the corrections of earlier exported periods appended.
+
+    The one place every command and flow rates through, so a re-rated,
+    already exported period always turns into correction lines.
+    """
+    from exporters.corrections import rating_hook
+    from rating import rate_period
+
+    return rate_period(cfg, period, extra_lines=rating_hook(cfg))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -44,8 +43,8 @@ def run_ingest(config_path: Path | None, sources: list[str] | None, start: date 
             from flows.pipeline import load_one, plan
             from normalize.catalog import refresh_catalog
 
-            outcomes = [load_one(cfg, s, p, today, force)
-                        for s, p in plan(cfg, today, sources, start, end)]
+            pairs, outcomes = plan(cfg, today, sources, start, end)
+            outcomes += [load_one(cfg, s, p, today, force) for s, p in pairs]
             refresh_catalog(cfg.home)
             return outcomes
         if engine != "prefect":
@@ -158,11 +157,13 @@ def register(app: typer.Typer) -> None:
         home: Annotated[Path, typer.Option(help="where to build the demo (replaced)")] = Path(
             "rebill-demo"),
         engine: Engine = "prefect",
+        config_path: Annotated[Path | None, typer.Option(
+            "--config", "-c", help="demo config to use instead of data/demo/rebill.toml "
+            "(its home is replaced by --home)")] = None,
     ) -> None:
         """Run the whole pipeline on the bundled sample data into a fresh home."""
         from flows.demo import run_demo
 
         setup_logging()
-        os.environ.setdefault("REBILL_DEMO", "1")
         with user_errors():
-            run_demo(home.resolve(), engine)
+            run_demo(home.resolve(), engine, config_path.resolve() if config_path else None)

@@ -33,11 +33,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rate one billing period: rated rows, invoice lines and draft invoices (replaced)."""
         from connectors.base import Period
-        from rating import rate_period
+        from flows.pipeline import rate
 
         cfg = config(config_path)
         with user_errors():
-            result = rate_period(cfg, Period.parse(period))
+            result = rate(cfg, Period.parse(period))
         rows = [
             [t.tenant_id, t.currency, str(t.line_count), str(t.subtotal)] for t in result.tenants
         ]
