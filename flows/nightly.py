@@ -115,6 +115,12 @@ def _export_closed(cfg: Config, closed: Period, target: str, report: NightlyRepo
 
 
 def _budget_warnings(cfg: Config, today: date) -> list[str]:
-    from flows.reports.budgets import budget_warnings
+    """Budgets projected over, anomalies of the last week, stale sources."""
+    from flows.reports import anomaly_warnings, budget_warnings, stale_sources
 
-    return budget_warnings(connect(cfg.home), cfg, Period.of(today), today)
+    con = connect(cfg.home)
+    try:
+        return (budget_warnings(con, cfg, Period.of(today), today)
+                + anomaly_warnings(con, today) + stale_sources(con, cfg, today))
+    finally:
+        con.close()

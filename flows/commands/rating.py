@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from connectors.base import Period
 from flows.common import ConfigOpt, config, fail, user_errors
+from rebill.config import Config
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -75,13 +77,48 @@ def register(app: typer.Typer) -> None:
             if items:
                 typer.echo(f"  {title}:")
                 for item in items:
-                    typer.echo(f"    {item.label}: {item.cost} {item.currency} ({item.rows} rows)")
+                    typer.echo(f"    {item.label}: {item.cost:f} {item.currency} ({item.rows} rows)")
         typer.echo(f"excluded tax: {_money(report.excluded_tax)}")
         for c in report.conservation:
             state = "ok" if c.ok else "MISMATCH (the lake changed since rating? re-run rebill rate)"
             typer.echo(
-                f"conservation {c.currency}: lake {c.lake} = attributed {c.attributed} + pool "
-                f"{c.pooled} + unallocated {c.unallocated} + excluded tax {c.excluded_tax}: {state}"
+                f"conservation {c.currency}: lake {c.lake:f} = attributed {c.attributed:f} + pool "
+                f"{c.pooled:f} + unallocated {c.unallocated:f} + excluded tax {c.excluded_tax:f}: {state}"
             )
+        _operations(cfg, p)
         if not report.balanced:
             raise typer.Exit(1)
+
+
+def _operations(cfg: Config, period: Period) -> None:
+    """What ran, what is stale, export state, budgets and anomalies."""
+    from datetime import UTC, datetime
+
+    from flows.reports import anomaly_warnings, budget_warnings, stale_sources
+    from normalize.catalog import connect
+
+    today = datetime.now(UTC).date()
+    con = connect(cfg.home, cfg.rebill.memory_limit)
+    try:
+        runs = con.execute(
+            "SELECT source, max(finished_at) FILTER (WHERE status = 'ok'), arg_max(status, finished_at), "
+            "arg_max(error, finished_at) FROM loads GROUP BY 1 ORDER BY 1").fetchall()
+        typer.echo("\nlast loads:")
+        for source, last_ok, status, error in runs:
+            when = last_ok.strftime("%Y-%m-%d %H:%M UTC") if last_ok else "never"
+            tail = f" (last attempt failed: {error})" if status == "failed" else ""
+            typer.echo(f"  {source}: last ok {when}{tail}")
+        if not runs:
+            typer.echo("  none yet")
+        invoices = con.execute(
+            "SELECT status, coalesce(target, ''), count(*) FROM invoices WHERE period = ? "
+            "GROUP BY ALL ORDER BY ALL", [period.label]).fetchall()
+        typer.echo("invoices: " + (", ".join(
+            f"{n} {state}" + (f" to {target}" if target else "") for state, target, n in invoices)
+            or "none"))
+        warnings = (stale_sources(con, cfg, today) + budget_warnings(con, cfg, period, today)
+                    + anomaly_warnings(con, today))
+    finally:
+        con.close()
+    for w in warnings:
+        typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
