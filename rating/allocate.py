@@ -29,6 +29,8 @@ SHARES = "_rt_shares"
 UNITS = 10**12
 MAX_TOTAL_WEIGHT = 10**22
 _K = 10**11
+_FAST = 2**62  # |c| and w below this: 2|c|w + W < 2^127, one exact HUGEINT division
+_WEIGHTS = "_rt_pool_weights"
 
 
 def to_units_sql(expr: str) -> str:
@@ -87,51 +89,62 @@ def build_shares(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
 CREATE OR REPLACE TEMP TABLE _rt_basis AS
 SELECT tenant_idx, currency, {to_units_sql("sum(cost)")} AS basis
 FROM {ROWS} WHERE target = 'tenant' AND NOT is_tax GROUP BY tenant_idx, currency""")
+    # Who takes a share, and with which weight, depends only on (pool, currency, day):
+    # the takers and their total W are computed once per such key, not per pool row.
     con.execute(f"""
-CREATE OR REPLACE TEMP TABLE _rt_takers AS
-SELECT * FROM (
-  SELECT r.x_source, r.x_row_id, r.currency, {to_units_sql("r.cost")} AS c, m.tenant_idx,
-         coalesce(m.weight, b.basis) AS w
-  FROM {ROWS} r
-  JOIN _rt_members m ON m.pool_idx = r.pool_idx
+CREATE OR REPLACE TEMP TABLE {_WEIGHTS} AS
+SELECT *, sum(w) OVER (PARTITION BY pool_idx, currency, day) AS big_w
+FROM (
+  SELECT k.pool_idx, k.currency, k.day, m.tenant_idx, coalesce(m.weight, b.basis) AS w
+  FROM (SELECT DISTINCT pool_idx, currency, day FROM {ROWS} WHERE target = 'pool') k
+  JOIN _rt_members m ON m.pool_idx = k.pool_idx
   JOIN _rt_tenants t ON t.tenant_idx = m.tenant_idx
-   AND (t.start_day IS NULL OR r.day >= t.start_day) AND (t.end_day IS NULL OR r.day < t.end_day)
-  LEFT JOIN _rt_basis b ON b.tenant_idx = m.tenant_idx AND b.currency = r.currency
-  WHERE r.target = 'pool'
+   AND (t.start_day IS NULL OR k.day >= t.start_day) AND (t.end_day IS NULL OR k.day < t.end_day)
+  LEFT JOIN _rt_basis b ON b.tenant_idx = m.tenant_idx AND b.currency = k.currency
 ) WHERE w > 0""")
-    con.execute("""
-CREATE OR REPLACE TEMP TABLE _rt_takers_w AS
-SELECT *, sum(w) OVER (PARTITION BY x_source, x_row_id) AS big_w FROM _rt_takers""")
     too_big = con.execute(
-        f"SELECT count(*) FROM _rt_takers_w WHERE big_w >= CAST('{MAX_TOTAL_WEIGHT}' AS HUGEINT)"
+        f"SELECT count(*) FROM {_WEIGHTS} WHERE big_w >= CAST('{MAX_TOTAL_WEIGHT}' AS HUGEINT)"
     ).fetchall()
     if too_big[0][0]:
         raise RatingError(
             f"shared pool allocation: total weight or basis of {Decimal(MAX_TOTAL_WEIGHT) / UNITS} "
             "or more per currency is beyond exact allocation"
         )
-    # |c| * w / W by long division: a = C // W, b = C % W; w = w1 * K + w0.
+    # round_half_away(|c| * w / W): one HUGEINT division while 2|c|w + W fits in 127
+    # bits (|c|, w < 2^62), else long division in base K: a = |c| // W, b = |c| % W,
+    # w = w1 * K + w0. Both give floor(|c| w / W) plus one when the remainder >= W / 2.
     con.execute(f"""
-CREATE OR REPLACE TEMP TABLE _rt_rounded AS
-WITH s1 AS (
-  SELECT *, abs(c) AS ac, CASE WHEN c < 0 THEN -1 ELSE 1 END AS sg FROM _rt_takers_w
+CREATE OR REPLACE TEMP TABLE {SHARES} AS
+WITH taken AS (
+  SELECT r.x_source, r.x_row_id, {to_units_sql("r.cost")} AS c, w.tenant_idx, w.w, w.big_w
+  FROM {ROWS} r JOIN {_WEIGHTS} w
+    ON w.pool_idx = r.pool_idx AND w.currency IS NOT DISTINCT FROM r.currency
+   AND w.day IS NOT DISTINCT FROM r.day
+  WHERE r.target = 'pool'
+), s1 AS (
+  SELECT *, abs(c) AS ac, CASE WHEN c < 0 THEN -1 ELSE 1 END AS sg FROM taken
 ), s2 AS (
-  SELECT *, ac // big_w AS a, ac % big_w AS b, w // {_K} AS w1, w % {_K} AS w0 FROM s1
+  SELECT *, ac < {_FAST} AND w < {_FAST} AS fast,
+    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN ac // big_w END AS a,
+    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN ac % big_w END AS b,
+    w // {_K} AS w1, w % {_K} AS w0 FROM s1
 ), s3 AS (
   SELECT *, (b * w1) // big_w AS qx, (b * w1) % big_w AS rx FROM s2
 ), s4 AS (
   SELECT *, (rx * {_K} + b * w0) // big_w AS qy, (rx * {_K} + b * w0) % big_w AS ry FROM s3
+), rounded AS (
+  SELECT x_source, x_row_id, c, tenant_idx,
+    sg * CASE WHEN fast THEN (2 * ac * w + big_w) // (2 * big_w)
+              ELSE a * w + qx * {_K} + qy + CASE WHEN 2 * ry >= big_w THEN 1 ELSE 0 END
+         END AS share
+  FROM s4
 )
-SELECT x_source, x_row_id, currency, c, tenant_idx,
-  sg * (a * w + qx * {_K} + qy + CASE WHEN 2 * ry >= big_w THEN 1 ELSE 0 END) AS share
-FROM s4""")
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {SHARES} AS
 SELECT x_source, x_row_id, tenant_idx,
   {from_units_sql("share + CASE WHEN rk = 1 THEN c - total ELSE 0 END")} AS cost
 FROM (
   SELECT *, sum(share) OVER (PARTITION BY x_source, x_row_id) AS total,
          row_number() OVER (PARTITION BY x_source, x_row_id
                             ORDER BY abs(share) DESC, tenant_idx) AS rk
-  FROM _rt_rounded
+  FROM rounded
 )""")
+    con.execute(f"DROP TABLE IF EXISTS {_WEIGHTS}")

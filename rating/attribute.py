@@ -17,7 +17,7 @@ import duckdb
 
 from connectors.base import Period
 from normalize.layout import SCHEMA_DIR, lake_root
-from rating.match import active_sql, lit, match_sql
+from rating.match import active_sql, lit, match_sql, tag_keys
 from rebill.config import Config
 
 ROWS = "_rt_rows"
@@ -57,24 +57,36 @@ def cost_column(cfg: Config) -> str:
 
 
 def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> None:
-    """Create the temp table ``_rt_rows``: one row per lake row of ``period`` with its target."""
+    """Create the temp table ``_rt_rows``: one row per lake row of ``period`` with its target.
+
+    Tag values compared by the match lists are looked up once per row (not once
+    per tenant), and ``tags`` is kept only where the unallocated report may
+    need it (pool and unallocated rows), so the table stays narrow.
+    """
+    entries = [e for p in cfg.shared for e in p.match] + [e for t in cfg.tenants for e in t.match]
+    tags = {k: f"_rt_tag{i}" for i, k in enumerate(tag_keys(entries))}
+    lookups = "".join(
+        f', map_extract_value("Tags", {lit(k)}) AS {col}' for k, col in tags.items()
+    )
     pools = " ".join(
-        f"WHEN {match_sql(p.match)} THEN {i}" for i, p in enumerate(cfg.shared)
+        f"WHEN {match_sql(p.match, tags)} THEN {i}" for i, p in enumerate(cfg.shared)
     )
     day = 'CAST("ChargePeriodStart" AS DATE)'
     tenants = " ".join(
-        f"WHEN {match_sql(t.match)} AND {active_sql(t, day)} THEN {i}"
+        f"WHEN {match_sql(t.match, tags)} AND {active_sql(t, day)} THEN {i}"
         for i, t in enumerate(cfg.tenants)
     )
-    any_match = " OR ".join(match_sql(t.match) for t in cfg.tenants) or "false"
+    any_match = " OR ".join(match_sql(t.match, tags) for t in cfg.tenants) or "false"
     exclude_tax = "true" if cfg.rebill.provider_tax == "exclude" else "false"
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {ROWS} AS
-SELECT *,
+SELECT * EXCLUDE (tags),
   CASE WHEN is_tax AND {exclude_tax} THEN 'tax'
        WHEN pool_idx IS NOT NULL THEN 'pool'
        WHEN tenant_idx IS NOT NULL THEN 'tenant'
-       ELSE 'unallocated' END AS target
+       ELSE 'unallocated' END AS target,
+  CASE WHEN (is_tax AND {exclude_tax}) OR (pool_idx IS NULL AND tenant_idx IS NOT NULL)
+       THEN NULL ELSE tags END AS tags
 FROM (
   SELECT "x_source" AS x_source, "x_row_id" AS x_row_id,
     CAST("ChargePeriodStart" AS DATE) AS day,
@@ -88,5 +100,5 @@ FROM (
     {f"CASE {pools} END" if pools else "CAST(NULL AS INTEGER)"} AS pool_idx,
     {f"CASE {tenants} END" if tenants else "CAST(NULL AS INTEGER)"} AS tenant_idx,
     {any_match} AS any_tenant_match
-  FROM ({source_sql(cfg.home, period)})
+  FROM (SELECT *{lookups} FROM ({source_sql(cfg.home, period)}))
 )""")

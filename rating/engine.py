@@ -97,17 +97,27 @@ def _line_key_sql(cfg: Config) -> str:
     return f"coalesce(nullif(concat_ws(' ', {cols}), ''), 'Other')" if cols else "'Usage'"
 
 
+def _list_sql(values: list[str]) -> str:
+    """A SQL list literal indexed by a 0-based ``*_idx`` as ``list[idx + 1]``."""
+    return "[" + ", ".join(values) + "]"
+
+
 def _build_rated(con: duckdb.DuckDBPyConnection, cfg: Config, fx_file: Path | None) -> None:
-    pool_names = " ".join(f"WHEN {i} THEN {lit(p.name)}" for i, p in enumerate(cfg.shared))
-    pool_name = f"CASE r.pool_idx {pool_names} END" if pool_names else "CAST(NULL AS VARCHAR)"
+    pools = _list_sql([lit(p.name) for p in cfg.shared])
+    pool_name = f"{pools}[r.pool_idx + 1]" if cfg.shared else "CAST(NULL AS VARCHAR)"
+    ids = _list_sql([lit(t.id) for t in cfg.tenants])
+    currencies = _list_sql([lit(cfg.tenant_currency(t)) for t in cfg.tenants])
+    order = {t.id: n for n, t in enumerate(sorted(cfg.tenants, key=lambda x: x.id))}
+    ords = _list_sql([str(order[t.id]) for t in cfg.tenants])
     common = (
         "r.x_source, r.x_row_id, r.day, r.provider, r.service, r.sku, r.region, r.region_name, "
         "r.account, r.billing_account, r.charge_category, r.resource, r.is_tax, r.currency"
     )
     markup, rule = markup_sql(cfg, cfg.rebill.provider_tax == "passthrough")
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE _rt_priced AS
-SELECT b.*, t.tenant_id, t.tenant_currency, {markup} AS markup, {rule} AS pricing_rule
+    base = f"""
+SELECT b.*, {ids}[b.tenant_idx + 1] AS tenant_id,
+  {currencies}[b.tenant_idx + 1] AS tenant_currency,
+  CAST({ords}[b.tenant_idx + 1] AS INTEGER) AS tenant_ord
 FROM (
   SELECT r.tenant_idx, {common}, 'usage' AS kind, CAST(NULL AS VARCHAR) AS pool,
          CAST(NULL AS INTEGER) AS pool_idx, r.cost, r.quantity, r.unit
@@ -115,11 +125,16 @@ FROM (
   UNION ALL
   SELECT s.tenant_idx, {common}, 'shared' AS kind, {pool_name} AS pool, r.pool_idx, s.cost,
          CAST(NULL AS DECIMAL(38,12)) AS quantity, CAST(NULL AS VARCHAR) AS unit
-  FROM {SHARES} s JOIN {ROWS} r USING (x_source, x_row_id)
-) b JOIN _rt_tenants t USING (tenant_idx)""")
-    rates = resolve_rates(
-        con, "SELECT DISTINCT currency, tenant_currency, day FROM _rt_priced", fx_file
-    )
+  FROM {SHARES} s JOIN (SELECT * FROM {ROWS} WHERE target = 'pool') r
+    USING (x_source, x_row_id)
+) b"""
+    rates = resolve_rates(con, f"""
+SELECT DISTINCT currency, {currencies}[tenant_idx + 1] AS tenant_currency, day FROM (
+  SELECT currency, tenant_idx, day FROM {ROWS} WHERE target = 'tenant'
+  UNION ALL
+  SELECT r.currency, s.tenant_idx, r.day
+  FROM {SHARES} s JOIN (SELECT * FROM {ROWS} WHERE target = 'pool') r USING (x_source, x_row_id)
+)""", fx_file)
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {RATED} AS
 SELECT *, CAST(round(rated * fx_rate, 12) AS DECIMAL(38,12)) AS amount
@@ -128,7 +143,8 @@ FROM (
     CAST(round(p.cost * CAST(1 + p.markup AS {FACTOR_SQL}), 12) AS DECIMAL(38,12)) AS rated,
     CASE WHEN p.kind = 'shared' THEN 'Shared: ' || p.pool ELSE {_line_key_sql(cfg)} END
       AS line_key
-  FROM _rt_priced p JOIN {rates} f USING (currency, tenant_currency, day)
+  FROM (SELECT *, {markup} AS markup, {rule} AS pricing_rule FROM ({base})) p
+  JOIN {rates} f USING (currency, tenant_currency, day)
 )""")
 
 
@@ -182,7 +198,7 @@ SELECT tenant_id, {lit(period.label)} AS period, x_row_id, x_source, day, kind, 
   pricing_rule, provider, service, charge_category, line_key, cost,
   CAST(markup AS DECIMAL(38,12)) AS markup, rated, currency,
   CAST(fx_rate AS DECIMAL(38,12)) AS fx_rate, amount, tenant_currency
-FROM {RATED} ORDER BY tenant_id, x_source, x_row_id"""
+FROM {RATED} ORDER BY tenant_ord, x_source, x_row_id"""
 
 
 def _unallocated_sql(cfg: Config, period: Period) -> str:

@@ -9,7 +9,7 @@ so it can be used in ``CASE WHEN`` chains and boolean algebra safely.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rebill.config import Match, Tenant
 
@@ -30,8 +30,23 @@ def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def entry_sql(entry: Match) -> str:
-    """All-of predicate of one match entry."""
+def tag_keys(entries: Sequence[Match]) -> list[str]:
+    """The tag keys compared by value (``"k=v"``) in ``entries``, in first-seen order."""
+    keys: list[str] = []
+    for entry in entries:
+        if entry.tag is not None and "=" in entry.tag:
+            key = entry.tag.partition("=")[0]
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def entry_sql(entry: Match, tags: Mapping[str, str] | None = None) -> str:
+    """All-of predicate of one match entry.
+
+    ``tags`` maps a tag key to a column already holding
+    ``map_extract_value("Tags", key)`` (so a long any-of chain looks each key up once).
+    """
     parts: list[str] = []
     for key, column in EQUALS.items():
         value = getattr(entry, key)
@@ -43,18 +58,20 @@ def entry_sql(entry: Match) -> str:
         parts.append(f'"ResourceId" GLOB {lit(entry.resource)}')
     if entry.tag is not None:
         key, sep, value = entry.tag.partition("=")
-        if sep:
+        if sep and tags is not None and key in tags:
+            parts.append(f"{tags[key]} = {lit(value)}")
+        elif sep:
             parts.append(f'map_extract_value("Tags", {lit(key)}) = {lit(value)}')
         else:
             parts.append(f'map_contains("Tags", {lit(key)})')
     return "coalesce(" + " AND ".join(parts) + ", false)"
 
 
-def match_sql(entries: Sequence[Match]) -> str:
+def match_sql(entries: Sequence[Match], tags: Mapping[str, str] | None = None) -> str:
     """Any-of predicate of a match list (an empty list matches nothing)."""
     if not entries:
         return "false"
-    return "(" + " OR ".join(entry_sql(e) for e in entries) + ")"
+    return "(" + " OR ".join(entry_sql(e, tags) for e in entries) + ")"
 
 
 def active_sql(tenant: Tenant, day: str = "day") -> str:

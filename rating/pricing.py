@@ -82,10 +82,17 @@ def markup_sql(cfg: Config, passthrough_tax: bool) -> tuple[str, str]:
         cond = _applies(rule, tenant_idx)
         markups.append(f"WHEN {cond} THEN {_dec(rule.markup)}")
         labels.append(f"WHEN {cond} THEN {lit(rule_label(i))}")
-    for i, t in enumerate(cfg.tenants):
-        markups.append(f"WHEN tenant_idx = {i} THEN {_dec(t.markup)}")
-        labels.append(f"WHEN tenant_idx = {i} THEN {lit(tenant_label(t.id))}")
+    # The tenant's own markup is the last candidate and always applies: one list
+    # lookup by tenant_idx instead of a WHEN per tenant.
+    own_markup, own_label = _dec(Decimal(0)), "NULL"
+    if cfg.tenants:
+        own_markup = "[" + ", ".join(_dec(t.markup) for t in cfg.tenants) + "][tenant_idx + 1]"
+        own_label = (
+            "[" + ", ".join(lit(tenant_label(t.id)) for t in cfg.tenants) + "][tenant_idx + 1]"
+        )
+    if not markups:
+        return own_markup, own_label
     return (
-        f"CASE {' '.join(markups)} END" if markups else _dec(Decimal(0)),
-        f"CASE {' '.join(labels)} END" if labels else "NULL",
+        f"CASE {' '.join(markups)} ELSE {own_markup} END",
+        f"CASE {' '.join(labels)} ELSE {own_label} END",
     )
