@@ -97,6 +97,14 @@ def _line_key_sql(cfg: Config) -> str:
     return f"coalesce(nullif(concat_ws(' ', {cols}), ''), 'Other')" if cols else "'Usage'"
 
 
+# columns of the rated table besides the group_by keys (rated_costs and the line sums)
+_RATED_COLUMNS = (
+    "tenant_id", "tenant_currency", "tenant_ord", "x_source", "x_row_id", "day", "kind", "pool",
+    "pool_idx", "pricing_rule", "provider", "service", "charge_category", "cost", "markup",
+    "currency", "quantity", "unit",
+)
+
+
 def _list_sql(values: list[str]) -> str:
     """A SQL list literal indexed by a 0-based ``*_idx`` as ``list[idx + 1]``."""
     return "[" + ", ".join(values) + "]"
@@ -135,12 +143,19 @@ SELECT DISTINCT currency, {currencies}[tenant_idx + 1] AS tenant_currency, day F
   SELECT r.currency, s.tenant_idx, r.day
   FROM {SHARES} s JOIN (SELECT * FROM {ROWS} WHERE target = 'pool') r USING (x_source, x_row_id)
 )""", fx_file)
+    keys = sorted({GROUP_COLUMNS[k] for k in cfg.rebill.group_by} - set(_RATED_COLUMNS))
+    kept = ", ".join([*_RATED_COLUMNS, *keys])
+    # Exact shortcuts: a factor of 1 leaves a 12-decimal value unchanged, so the
+    # (costly, 128-bit) multiply-and-round runs only where it can change the value.
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {RATED} AS
-SELECT *, CAST(round(rated * fx_rate, 12) AS DECIMAL(38,12)) AS amount
+SELECT *, CASE WHEN fx_rate = 1 THEN rated
+               ELSE CAST(round(rated * fx_rate, 12) AS DECIMAL(38,12)) END AS amount
 FROM (
-  SELECT p.*, f.fx_rate,
-    CAST(round(p.cost * CAST(1 + p.markup AS {FACTOR_SQL}), 12) AS DECIMAL(38,12)) AS rated,
+  SELECT {kept}, f.fx_rate,
+    CASE WHEN p.markup = 0 THEN p.cost
+         ELSE CAST(round(p.cost * CAST(1 + p.markup AS {FACTOR_SQL}), 12) AS DECIMAL(38,12))
+    END AS rated,
     CASE WHEN p.kind = 'shared' THEN 'Shared: ' || p.pool ELSE {_line_key_sql(cfg)} END
       AS line_key
   FROM (SELECT *, {markup} AS markup, {rule} AS pricing_rule FROM ({base})) p

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from normalize.layout import rated_dir, rated_root, tmp_dir
 from rebill.atomic import replace_dir
 
 BATCH_ROWS = 262_144
+_IN_FLIGHT = 2
 WRITE_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
 
 
@@ -30,14 +33,29 @@ def staging_dir(home: Path, period: Period) -> Path:
 
 
 def write_query(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema, path: Path) -> int:
-    """Stream ``sql`` (which must end in ORDER BY a full key) into ``path``; returns rows."""
+    """Stream ``sql`` (which must end in ORDER BY a full key) into ``path``; returns rows.
+
+    Parquet encoding runs on one writer thread (pyarrow releases the GIL) while
+    DuckDB produces the next batch; batches are written in order, at most
+    ``_IN_FLIGHT`` of them held at once.
+    """
     rows = 0
     reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
-    with pq.ParquetWriter(path, schema, **WRITE_OPTIONS) as writer:  # type: ignore[arg-type]
-        for batch in reader:
-            table = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
-            writer.write_table(table)
-            rows += table.num_rows
+    pending: deque[Future[None]] = deque()
+    with (
+        pq.ParquetWriter(path, schema, **WRITE_OPTIONS) as writer,  # type: ignore[arg-type]
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="rated-writer") as pool,
+    ):
+        try:
+            for batch in reader:
+                table = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
+                rows += table.num_rows
+                pending.append(pool.submit(writer.write_table, table))
+                while len(pending) >= _IN_FLIGHT:
+                    pending.popleft().result()
+        finally:
+            while pending:
+                pending.popleft().result()
     return rows
 
 
