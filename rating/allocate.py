@@ -31,6 +31,7 @@ MAX_TOTAL_WEIGHT = 10**22
 _K = 10**11
 _FAST = 2**62  # |c| and w below this: 2|c|w + W < 2^127, one exact HUGEINT division
 _WEIGHTS = "_rt_pool_weights"
+_ROUNDED = "_rt_rounded"
 
 
 def to_units_sql(expr: str) -> str:
@@ -114,7 +115,7 @@ FROM (
     # bits (|c|, w < 2^62), else long division in base K: a = |c| // W, b = |c| % W,
     # w = w1 * K + w0. Both give floor(|c| w / W) plus one when the remainder >= W / 2.
     con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {SHARES} AS
+CREATE OR REPLACE TEMP TABLE {_ROUNDED} AS
 WITH taken AS (
   SELECT r.x_source, r.x_row_id, {to_units_sql("r.cost")} AS c, w.tenant_idx, w.w, w.big_w
   FROM {ROWS} r JOIN {_WEIGHTS} w
@@ -139,12 +140,17 @@ WITH taken AS (
          END AS share
   FROM s4
 )
-SELECT x_source, x_row_id, tenant_idx,
-  {from_units_sql("share + CASE WHEN rk = 1 THEN c - total ELSE 0 END")} AS cost
-FROM (
-  SELECT *, sum(share) OVER (PARTITION BY x_source, x_row_id) AS total,
-         row_number() OVER (PARTITION BY x_source, x_row_id
-                            ORDER BY abs(share) DESC, tenant_idx) AS rk
-  FROM rounded
-)""")
+SELECT * FROM rounded""")
+    # the remainder goes to the largest |share| (tie: the first tenant in file order)
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {SHARES} AS
+WITH fix AS (
+  SELECT x_source, x_row_id, any_value(c) - sum(share) AS rest,
+         arg_max(tenant_idx, {{'a': abs(share), 'b': -tenant_idx}}) AS largest
+  FROM {_ROUNDED} GROUP BY x_source, x_row_id
+)
+SELECT r.x_source, r.x_row_id, r.tenant_idx,
+  {from_units_sql("r.share + CASE WHEN r.tenant_idx = f.largest THEN f.rest ELSE 0 END")} AS cost
+FROM {_ROUNDED} r JOIN fix f USING (x_source, x_row_id)""")
     con.execute(f"DROP TABLE IF EXISTS {_WEIGHTS}")
+    con.execute(f"DROP TABLE IF EXISTS {_ROUNDED}")

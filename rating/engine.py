@@ -10,6 +10,7 @@ the previous outputs.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
@@ -46,6 +47,22 @@ log = logging.getLogger("rebill.rating")
 
 RATED = "_rt_rated"
 LINE_DECIMALS = 2  # invoice_lines.amount is DECIMAL(18,2)
+
+
+# Share of the configured memory_limit given to DuckDB's buffers while rating; the
+# rest is headroom for Arrow batches in flight, the Parquet writer and Python.
+DUCKDB_MEMORY_SHARE = 0.75
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def duckdb_memory_limit(limit: str) -> str:
+    """The DuckDB limit that keeps the whole process within ``limit`` (unchanged if unparsed)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]I?B|B)?\s*", limit.upper())
+    if m is None:
+        return limit
+    total = Decimal(m.group(1)) * _UNITS[m.group(2) or ""]
+    return f"{int(total * Decimal(str(DUCKDB_MEMORY_SHARE))) // 2**20}MiB"
 
 
 @dataclass(frozen=True)
@@ -98,16 +115,32 @@ def _line_key_sql(cfg: Config) -> str:
 
 
 # columns of the rated table besides the group_by keys (rated_costs and the line sums)
+# (tenant_id, tenant_currency, kind, pool and line_key are derived on read: _rated_view)
 _RATED_COLUMNS = (
-    "tenant_id", "tenant_currency", "tenant_ord", "x_source", "x_row_id", "day", "kind", "pool",
-    "pool_idx", "pricing_rule", "provider", "service", "charge_category", "cost", "markup",
-    "currency", "quantity", "unit",
+    "tenant_idx", "tenant_ord", "x_source", "x_row_id", "day", "pool_idx", "pricing_rule",
+    "provider", "service", "charge_category", "cost", "markup", "currency", "quantity", "unit",
 )
 
 
 def _list_sql(values: list[str]) -> str:
     """A SQL list literal indexed by a 0-based ``*_idx`` as ``list[idx + 1]``."""
     return "[" + ", ".join(values) + "]"
+
+
+def _rated_view(cfg: Config) -> str:
+    """The rated table with the columns derived from its indexes."""
+    ids = _list_sql([lit(t.id) for t in cfg.tenants])
+    currencies = _list_sql([lit(cfg.tenant_currency(t)) for t in cfg.tenants])
+    pools = f"{_list_sql([lit(p.name) for p in cfg.shared])}[pool_idx + 1]" if cfg.shared else "NULL"
+    return f"""
+SELECT *, CASE WHEN kind = 'shared' THEN 'Shared: ' || pool ELSE {_line_key_sql(cfg)} END
+  AS line_key
+FROM (
+  SELECT *, {ids}[tenant_idx + 1] AS tenant_id, {currencies}[tenant_idx + 1] AS tenant_currency,
+    CASE WHEN pool_idx IS NULL THEN 'usage' ELSE 'shared' END AS kind,
+    CAST({pools} AS VARCHAR) AS pool
+  FROM {RATED}
+)"""
 
 
 def _build_rated(con: duckdb.DuckDBPyConnection, cfg: Config, fx_file: Path | None) -> None:
@@ -156,8 +189,6 @@ FROM (
     CASE WHEN p.markup = 0 THEN p.cost
          ELSE CAST(round(p.cost * CAST(1 + p.markup AS {FACTOR_SQL}), 12) AS DECIMAL(38,12))
     END AS rated,
-    CASE WHEN p.kind = 'shared' THEN 'Shared: ' || p.pool ELSE {_line_key_sql(cfg)} END
-      AS line_key
   FROM (SELECT *, {markup} AS markup, {rule} AS pricing_rule FROM ({base})) p
   JOIN {rates} f USING (currency, tenant_currency, day)
 )""")
@@ -173,10 +204,10 @@ def _usage_and_shared_lines(con: duckdb.DuckDBPyConnection, cfg: Config) -> list
     usage = con.execute(f"""
 SELECT tenant_id, tenant_currency, line_key, {prov}, {serv}, sum(amount),
        CASE WHEN {one_unit} THEN sum(quantity) END, CASE WHEN {one_unit} THEN min(unit) END
-FROM {RATED} WHERE kind = 'usage' GROUP BY {group} ORDER BY {order}""").fetchall()
+FROM ({_rated_view(cfg)}) WHERE kind = 'usage' GROUP BY {group} ORDER BY {order}""").fetchall()
     shared = con.execute(f"""
 SELECT tenant_id, tenant_currency, line_key, NULL, NULL, sum(amount), NULL, NULL
-FROM {RATED} WHERE kind = 'shared' GROUP BY tenant_id, tenant_currency, line_key, pool_idx
+FROM ({_rated_view(cfg)}) WHERE kind = 'shared' GROUP BY tenant_id, tenant_currency, line_key, pool_idx
 ORDER BY tenant_id, pool_idx""").fetchall()
     out: list[Line] = []
     for kind, rows in (("usage", usage), ("shared", shared)):
@@ -207,13 +238,13 @@ def _invoice_lines(
     return number_lines(cfg, drafts)
 
 
-def _rated_sql(period: Period) -> str:
+def _rated_sql(cfg: Config, period: Period) -> str:
     return f"""
 SELECT tenant_id, {lit(period.label)} AS period, x_row_id, x_source, day, kind, pool,
   pricing_rule, provider, service, charge_category, line_key, cost,
   CAST(markup AS DECIMAL(38,12)) AS markup, rated, currency,
   CAST(fx_rate AS DECIMAL(38,12)) AS fx_rate, amount, tenant_currency
-FROM {RATED} ORDER BY tenant_ord, x_source, x_row_id"""
+FROM ({_rated_view(cfg)}) ORDER BY tenant_ord, x_source, x_row_id"""
 
 
 def _unallocated_sql(cfg: Config, period: Period) -> str:
@@ -253,12 +284,14 @@ def _invoices(cfg: Config, lines: list[Line]) -> list[TenantTotal]:
     return out
 
 
-def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+def _drop_temp(con: duckdb.DuckDBPyConnection, keep: frozenset[str] | set[str] = frozenset()) -> None:
     names = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '\\_rt\\_%' "
         "ESCAPE '\\'"
     ).fetchall()
     for (name,) in names:
+        if name in keep:
+            continue
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
@@ -279,7 +312,7 @@ def rate_period(
     home = cfg.home
     ensure_layout(home)
     own = con is None
-    db = connect(home, cfg.rebill.memory_limit) if con is None else con
+    db = connect(home, duckdb_memory_limit(cfg.rebill.memory_limit)) if con is None else con
     db.execute("SET TimeZone='UTC'")
     staged: Path | None = None
     try:
@@ -291,10 +324,11 @@ def rate_period(
             _build_rated(db, cfg, fx_file)
             lines = _invoice_lines(db, cfg, period, extra_lines)
             staged = staging_dir(home, period)
-            rated_rows = write_query(db, _rated_sql(period), RATED_COSTS,
-                                     staged / "rated_costs.parquet")
             unalloc_rows = write_query(db, _unallocated_sql(cfg, period), UNALLOCATED,
                                        staged / "unallocated.parquet")
+            _drop_temp(db, keep={RATED})  # free the per-row tables before the big write
+            rated_rows = write_query(db, _rated_sql(cfg, period), RATED_COSTS,
+                                     staged / "rated_costs.parquet")
             write_rows(_line_rows(lines, period), INVOICE_LINES, staged / "invoice_lines.parquet")
             totals = _invoices(cfg, lines)
             write_rows(
