@@ -10,9 +10,11 @@ exact integer arithmetic on HUGEINT in units of 1e-12:
     the remainder cost - sum(share_i) goes to the share with the largest
     absolute value (tie: the tenant first in file order)
 
-``cost * w_i`` can exceed 128 bits, so the quotient is computed by long
-division in base 1e11; it is exact while the total weight W < 1e22 units
-(a basis of ten billion per currency), which is checked.
+The takers of a pool row and their total W depend only on (pool, currency,
+day), so they are computed once per such key. While ``2|cost| w_i + W`` fits
+in 127 bits the rounded quotient is one HUGEINT division; beyond that it is
+computed by long division in base 1e11, exact while W < 1e22 units (a basis
+of ten billion per currency), which is checked.
 """
 
 from __future__ import annotations
