@@ -18,7 +18,7 @@ import duckdb
 from connectors.base import Period
 from normalize.layout import SCHEMA_DIR, lake_root
 from rating.match import active_sql, lit, match_sql, tag_keys
-from rebill.config import Config
+from rebill.config import PRICING_SCOPE_KEYS, Config
 
 ROWS = "_rt_rows"
 
@@ -78,9 +78,23 @@ def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
     )
     any_match = " OR ".join(match_sql(t.match, tags) for t in cfg.tenants) or "false"
     exclude_tax = "true" if cfg.rebill.provider_tax == "exclude" else "false"
+    # Columns read later only by group_by, pricing scopes or the unallocated report are
+    # kept only where one of those can read them (NULL elsewhere keeps the table narrow).
+    grouped = {GROUP_COLUMNS[k] for k in cfg.rebill.group_by}
+    scoped = {k for r in cfg.pricing for k in PRICING_SCOPE_KEYS if getattr(r, k) is not None}
+    direct = "(pool_idx IS NULL AND tenant_idx IS NOT NULL)"
+    narrow = [
+        f"CASE WHEN NOT {direct} THEN {c} END AS {c}"
+        for c in ("account", "billing_account") if c not in grouped
+    ] + [
+        f"NULL AS {c}" for c, key in (("sku", "sku"), ("region", "region"),
+                                      ("region_name", "region"), ("resource", "resource"))
+        if c not in grouped and key not in grouped and key not in scoped
+    ]
+    replace = f" REPLACE ({', '.join(narrow)})" if narrow else ""
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {ROWS} AS
-SELECT * EXCLUDE (tags),
+SELECT * EXCLUDE (tags){replace},
   CASE WHEN is_tax AND {exclude_tax} THEN 'tax'
        WHEN pool_idx IS NOT NULL THEN 'pool'
        WHEN tenant_idx IS NOT NULL THEN 'tenant'
