@@ -50,10 +50,11 @@ def run_ingest(config_path: Path | None, sources: list[str] | None, start: date 
         if engine != "prefect":
             fail(f"--engine must be prefect or local, not {engine!r}")
         quiet_prefect_env()
-        from flows.ingest import ingest_flow
+        from flows.ingest import ingest_flow, task_runner
 
-        return ingest_flow(config_path=path, sources=sources, start=start, end=end,
-                           force=force, today=today)
+        flow = ingest_flow.with_options(task_runner=task_runner(cfg))
+        return flow(config_path=path, sources=sources, start=start, end=end,
+                    force=force, today=today)
 
 
 def report_outcomes(outcomes: list[LoadOutcome]) -> int:
