@@ -41,7 +41,8 @@ def validate_source_config(source_id: str, raw: dict[str, Any], where: str) -> S
 
     source_type = raw.get("type")
     if not isinstance(source_type, str):
-        raise ConfigError(f"{where}: sources.{source_id}.type: missing (one of {', '.join(sorted(REGISTRY))})")
+        known = ", ".join(sorted(REGISTRY))
+        raise ConfigError(f"{where}: sources.{source_id}.type: missing (one of {known})")
     try:
         s = spec(source_type)
     except ConfigError as err:

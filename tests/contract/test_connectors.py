@@ -14,10 +14,10 @@ import pytest
 from connectors.registry import REGISTRY
 from normalize.catalog import ensure_layout
 from normalize.conform import conform, conformed_sql
-from rebill import duck
 from normalize.lake import load_partition
 from normalize.layout import partition_file
 from normalize.schema import ARROW_SCHEMA, MONEY_COLUMNS
+from rebill import duck
 from tests.contract.case import ContractCase
 
 MAX_BATCHES = 10_000  # a connector that paginates forever trips this

@@ -100,6 +100,7 @@ def test_failing_source_is_isolated_and_blocks_export(tmp_path: Path) -> None:
 
 def test_second_concurrent_run_exits_clearly(tmp_path: Path) -> None:
     cfg = setup(tmp_path)
-    with home_lock(cfg.home, "nightly"), pytest.raises(LockedError, match="another rebill run"):
-        with home_lock(cfg.home, "nightly"):
-            pass
+    with (home_lock(cfg.home, "nightly"),
+          pytest.raises(LockedError, match="another rebill run"),
+          home_lock(cfg.home, "nightly")):
+        pass
