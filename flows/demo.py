@@ -8,6 +8,7 @@ the demo folder, so the demo never touches the repository's own ``data/``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -39,12 +40,30 @@ def _absolute(match: re.Match[str], base: Path) -> str:
     return f'{key} = "{(base / value).resolve()}"'
 
 
-def write_config(home: Path, replayed: dict[str, dict[str, str]] | None = None,
-                 template: Path | None = None) -> Path:
-    """The bundled demo config with its home and sample paths made absolute.
+# Cloud samples for `rebill demo --all`: (paths relative to data/).
+CLOUD_SOURCES: dict[str, dict[str, str]] = {
+    "aws": {"type": "aws_cur", "path": "samples/aws/cur", "prefix": "exports/cur2",
+            "export_name": "rebill"},
+    "gcp": {"type": "gcp_bigquery", "path": "samples/gcp/export_*.jsonl",
+            "schema_path": "samples/gcp/schema.json"},
+}
+CWD_MARKER = "# written by `rebill demo`"
 
-    ``replayed``: extra ``[sources.<id>]`` tables for the DigitalOcean and
-    Linode sources that :mod:`connectors.replay` serves while the demo ingests.
+
+def _tables(sources: dict[str, dict[str, str]], note: str) -> str:
+    text = ""
+    for source_id, table in sorted(sources.items()):
+        keys = "".join(f"{k} = {json.dumps(v)}\n" for k, v in sorted(table.items()))
+        text += f"\n# {note}\n[sources.{source_id}]\n{keys}"
+    return text
+
+
+def render_config(home: Path, template: Path | None, clouds: bool,
+                  replayed: dict[str, dict[str, str]] | None = None) -> str:
+    """The demo config with its home and sample paths made absolute.
+
+    ``clouds`` adds the AWS CUR and GCP samples; ``replayed`` the DigitalOcean
+    and Linode sources :mod:`connectors.replay` serves while the demo ingests.
     """
     source = template or DATA / "demo" / "rebill.toml"
     base = source.parent
@@ -55,15 +74,30 @@ def write_config(home: Path, replayed: dict[str, dict[str, str]] | None = None,
     if n != 1:
         raise ConfigError(f"{source}: expected one [rebill] home line")
     text = re.sub(r'(?m)^(path|schema_path) = "([^"]*)"', lambda m: _absolute(m, base), text)
-    for source_id, table in sorted((replayed or {}).items()):
-        keys = "".join(f"{k} = {json.dumps(v)}\n" for k, v in sorted(table.items()))
-        text += f"\n# replayed by `rebill demo` only (connectors/replay.py)\n[sources.{source_id}]\n{keys}"
-    path = home / "rebill.toml"
-    path.write_text(text)
-    return path
+    if clouds:
+        located = {sid: {k: str((DATA / v).resolve()) if k in ("path", "schema_path") else v
+                         for k, v in t.items()} for sid, t in CLOUD_SOURCES.items()}
+        text += _tables(located, "bundled sample (rebill demo --all)")
+    if replayed:
+        text += _tables(replayed, "replayed on loopback by `rebill demo --all` only")
+    return f"{CWD_MARKER}; safe to delete\n{text}"
 
 
-def run_demo(home: Path, engine: str, template: Path | None = None) -> None:
+def publish_config(home: Path, text: str) -> list[Path]:
+    """Write the config into the demo home, and to ./rebill.toml unless that is the user's."""
+    written = [home / "rebill.toml"]
+    written[0].write_text(text)
+    here = Path("rebill.toml")
+    if os.environ.get("REBILL_CONFIG"):
+        return written
+    if not here.exists() or here.read_text().startswith(CWD_MARKER):
+        here.write_text(text)
+        written.append(here.resolve())
+    return written
+
+
+def run_demo(home: Path, engine: str, template: Path | None = None,
+             clouds: bool = False) -> None:
     from connectors.base import Period
     from connectors.replay import serve_samples
     from exporters.run import export_period
@@ -77,15 +111,24 @@ def run_demo(home: Path, engine: str, template: Path | None = None) -> None:
     began = time.monotonic()
     fresh_home(home)
     typer.echo(f"rebill demo: home {home}")
-    typer.echo("1/4 ingest the bundled samples")
-    with serve_samples(DATA / "samples") as replayed:
-        config_path = write_config(home, replayed, template)
-        cfg = load_config(config_path)
-        # FOCUS files say which months they hold; the cloud samples cover CLOUD_SAMPLES.
-        focus = sorted(s for s, t in cfg.sources.items() if t.get("type") == "focus")
-        clouds = sorted(set(cfg.sources) - set(focus))
-        outcomes = run_ingest(config_path, focus, None, None, False, engine)
-        outcomes += run_ingest(config_path, clouds, *CLOUD_SAMPLES, False, engine)
+    typer.echo("1/4 ingest the bundled samples" + (" (FOCUS + AWS, GCP, DigitalOcean, Linode)"
+                                                    if clouds else " (FOCUS)"))
+    config_path = home / "rebill.toml"
+    if clouds:
+        with serve_samples(DATA / "samples") as replayed:
+            config_path.write_text(render_config(home, template, True, replayed))
+            cfg = load_config(config_path)
+            # FOCUS files say which months they hold; the cloud samples cover CLOUD_SAMPLES.
+            focus = sorted(s for s, t in cfg.sources.items() if t.get("type") == "focus")
+            outcomes = run_ingest(config_path, focus, None, None, False, engine)
+            outcomes += run_ingest(config_path, sorted(set(cfg.sources) - set(focus)),
+                                   *CLOUD_SAMPLES, False, engine)
+    else:
+        config_path.write_text(render_config(home, template, False))
+        outcomes = run_ingest(config_path, None, None, None, False, engine)
+    # The replay endpoints die with the demo: the config kept has no such sources.
+    written = publish_config(home, render_config(home, template, clouds))
+    cfg = load_config(config_path)
     if report_outcomes(outcomes):
         raise ConfigError("demo ingest failed (see above)")
     periods = sorted({Period.parse(o.period) for o in outcomes if o.status != "failed"})
@@ -109,9 +152,11 @@ def run_demo(home: Path, engine: str, template: Path | None = None) -> None:
     typer.echo("\nInvoices:")
     typer.echo(render(["tenant_id", "period", "line_no", "kind", "description", "amount",
                        "currency"], rows, "table"))
-    typer.echo(f"\ndone in {time.monotonic() - began:.1f}s. Look around:")
-    typer.echo(f"  rebill sql --config {config_path} "
-               "\"SELECT ProviderName, sum(BilledCost) FROM costs GROUP BY 1\"")
-    typer.echo(f"  rebill status --config {config_path}")
+    typer.echo(f"\ndone in {time.monotonic() - began:.1f}s. Config: "
+               + " and ".join(str(p) for p in written) + ". Look around:")
+    opt = "" if len(written) > 1 else f" --config {config_path}"
+    typer.echo(f"  rebill sql{opt} \"SELECT ProviderName, sum(BilledCost) FROM costs GROUP BY 1\"")
+    typer.echo(f"  rebill status{opt}")
+    typer.echo(f"  rebill report{opt} --period {periods[-1].label if periods else 'YYYY-MM'}")
     typer.echo(f"  duckdb -readonly {home / 'rebill.duckdb'}   (or python: "
                f"duckdb.connect('{home / 'rebill.duckdb'}', read_only=True))")

@@ -161,10 +161,13 @@ def register(app: typer.Typer) -> None:
         config_path: Annotated[Path | None, typer.Option(
             "--config", "-c", help="demo config to use instead of data/demo/rebill.toml "
             "(its home is replaced by --home)")] = None,
+        all_samples: Annotated[bool, typer.Option(
+            "--all", help="also the AWS CUR, GCP, DigitalOcean and Linode samples")] = False,
     ) -> None:
         """Run the whole pipeline on the bundled sample data into a fresh home."""
         from flows.demo import run_demo
 
         setup_logging()
         with user_errors():
-            run_demo(home.resolve(), engine, config_path.resolve() if config_path else None)
+            run_demo(home.resolve(), engine, config_path.resolve() if config_path else None,
+                     clouds=all_samples)
