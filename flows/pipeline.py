@@ -18,6 +18,7 @@ from connectors.base import Connector, Context, Period, periods_between
 from connectors.registry import build
 from normalize.catalog import ensure_layout
 from normalize.lake import load_partition
+from normalize.store import use as use_lake
 from rebill.config import Config
 from rebill.errors import ConfigError, RebillError, RetriableConnectorError
 
@@ -108,6 +109,7 @@ def backfill_range(start: date, end: date) -> list[Period]:
 def load_one(cfg: Config, source_id: str, period: Period, today: date,
              force: bool = False) -> LoadOutcome:
     """Load one partition; user errors become a failed outcome, retriable ones raise."""
+    use_lake(cfg)  # a Dask worker gets the configuration, not the loading process
     ensure_layout(cfg.home)
     began = time.monotonic()
     rows_seen = [0]

@@ -28,6 +28,7 @@ from normalize.layout import (
 )
 from normalize.loads import write_empty as write_empty_loads
 from normalize.schema import ARROW_SCHEMA
+from normalize.store import lake_of
 from rebill import duck
 from rebill.atomic import atomic_write
 
@@ -90,6 +91,9 @@ def _write_empty(path: Path, schema: pa.Schema) -> None:
 def ensure_layout(home: Path) -> None:
     """Create the home's folders and the placeholder files the views need."""
     _write_empty(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet", ARROW_SCHEMA)
+    lake = lake_of(home)
+    if lake.remote and not lake.has(lake.placeholder()):
+        lake.put(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet", lake.placeholder())
     for name, schema in RATED_FILES.items():
         _write_empty(rated_root(home) / SCHEMA_DIR / f"{name}.parquet", schema)
     state_dir(home).mkdir(parents=True, exist_ok=True)
@@ -97,14 +101,14 @@ def ensure_layout(home: Path) -> None:
     _write_empty(exports_file(home), EXPORTS)
 
 
-def _q(path: Path) -> str:
+def _q(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
 def view_sql(home: Path) -> dict[str, str]:
     """``CREATE OR REPLACE VIEW`` statements, by view name."""
     home = home.resolve()
-    lake = _q(lake_root(home) / "*" / "*" / "*.parquet")
+    lake = _q(lake_of(home).glob())
     rated = {n: _q(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
         "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "

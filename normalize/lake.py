@@ -24,9 +24,10 @@ import pyarrow.parquet as pq
 
 from connectors.base import Connector, Extract, Period, SourceBatch, SqlPart
 from normalize.conform import conform, conformed_sql, describe_violation, first_violation
-from normalize.layout import partition_file
+from normalize.layout import partition_file, tmp_dir
 from normalize.loads import LoadRecord, append_load, last_ok_fingerprint
 from normalize.schema import COLUMNS, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
+from normalize.store import lake_of
 from rebill import duck
 from rebill.atomic import commit_file, home_lock, temp_path
 from rebill.errors import DataContractError, RebillError
@@ -62,17 +63,28 @@ def load_partition(
     source_id = connector.source_id
     started = datetime.now(UTC)
     extract = connector.extract(period)
-    target = partition_file(home, source_id, period.label)
-    if not force and target.exists() and (
+    lake = lake_of(home)
+    if not force and lake.exists(source_id, period.label) and (
         last_ok_fingerprint(home, source_id, period.label) == extract.fingerprint
     ):
         log.info("%s %s unchanged (fingerprint %s)", source_id, period, extract.fingerprint)
         return LoadResult(source_id, period.label, "unchanged", 0, extract.fingerprint, {})
 
+    if lake.remote:  # staged locally, then uploaded whole (an object is replaced atomically)
+        target = tmp_dir(home) / "lake" / partition_file(Path(), source_id, period.label)
+        uri = lake.partition(source_id, period.label)
+
+        def commit(tmp: Path) -> None:
+            lake.put(tmp, uri)
+    else:
+        target = partition_file(home, source_id, period.label)
+
+        def commit(tmp: Path) -> None:
+            commit_file(tmp, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with home_lock(home, f"partition-{source_id}-{period.label}", wait=3600):
         _drop_stale_temps(target)
-        return _write(home, source_id, period, extract, target, started, progress)
+        return _write(home, source_id, period, extract, target, started, progress, commit)
 
 
 def _drop_stale_temps(target: Path) -> None:
@@ -125,6 +137,7 @@ def _write(
     target: Path,
     started: datetime,
     progress: Callable[[int], None] | None,
+    commit: Callable[[Path], None],
 ) -> LoadResult:
     load_id = load_id_for(source_id, period, extract.fingerprint)
     tmp = temp_path(target)
@@ -161,7 +174,7 @@ def _write(
         ).fetchall():
             totals[cur] = total
             rows += n
-        commit_file(tmp, target)
+        commit(tmp)
     except RebillError as err:
         append_load(home, LoadRecord(
             load_id, source_id, period.label, extract.fingerprint, rows, None, None,

@@ -17,6 +17,7 @@ import duckdb
 
 from connectors.base import Period
 from normalize.layout import SCHEMA_DIR, lake_root
+from normalize.store import lake_of
 from rating.match import active_sql, lit, match_sql, tag_keys
 from rebill.config import PRICING_SCOPE_KEYS, Config
 
@@ -32,19 +33,17 @@ GROUP_COLUMNS: dict[str, str] = {
 }
 
 
-def period_files(home: Path, period: Period) -> list[Path]:
-    """The lake files of ``period`` (every source)."""
-    root = lake_root(home)
-    found = sorted(root.glob(f"source=*/billing_period={period.label}/*.parquet"))
-    return [p for p in found if not p.name.startswith(".")]
+def period_files(home: Path, period: Period) -> list[str]:
+    """The lake files of ``period`` (every source; local paths or object URIs)."""
+    return lake_of(home).period_files(period.label)
 
 
 def source_sql(home: Path, period: Period) -> str:
     """SQL reading the canonical rows of ``period`` (empty schema when there are none)."""
     files = period_files(home, period)
     if not files:
-        files = [lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet"]
-    listed = ", ".join(lit(str(p)) for p in files)
+        files = [str(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet")]
+    listed = ", ".join(lit(p) for p in files)
     return (
         f"SELECT * FROM read_parquet([{listed}]) "
         f"WHERE \"BillingPeriodStart\" >= TIMESTAMPTZ '{period.start_ts.isoformat()}' "

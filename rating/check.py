@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import duckdb
-
-from normalize.layout import lake_root
+from normalize.store import lake_of
 from rating.match import lit, match_sql
+from rebill import duck
 from rebill.config import Config
 from rebill.errors import ConfigError
 
@@ -32,17 +31,15 @@ def check_references(cfg: Config) -> None:
 
 def overlap_warnings(cfg: Config) -> list[str]:
     """Lake rows matching the entries of two or more tenants (the first in file order wins)."""
-    files = sorted(lake_root(cfg.home).glob("source=*/billing_period=*/*.parquet"))
-    files = [f for f in files if not f.name.startswith(".")]
+    files = lake_of(cfg.home).all_files()
     if len(cfg.tenants) < 2 or not files:
         return []
     flags = ", ".join(
         f"CASE WHEN {match_sql(t.match)} THEN {i} END" for i, t in enumerate(cfg.tenants)
     )
-    listed = ", ".join(lit(str(f)) for f in files)
-    con = duckdb.connect()
+    listed = ", ".join(lit(f) for f in files)
+    con = duck.connect(memory_limit=None)  # registers an object-store lake
     try:
-        con.execute("SET TimeZone='UTC'")
         rows = con.execute(f"""
 SELECT hits, count(*) AS n,
        list(concat_ws(' ', "ProviderName", "ServiceName", 'account', coalesce("SubAccountId", '-'),

@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 from connectors.base import Period
 from normalize.layout import rated_dir, rated_root
 from rating import conservation
 from rating.attribute import cost_column, source_sql
 from rating.engine import TenantTotal
 from rating.match import lit
+from rebill import duck
 from rebill.config import Config
 from rebill.errors import RatingError
 
@@ -74,9 +73,8 @@ def status(cfg: Config, period: Period) -> StatusReport:
         n: lit(str(folder / f"{n}.parquet")) for n in ("rated_costs", "unallocated", "invoices")
     }
     names = {t.id: t.name for t in cfg.tenants}
-    con = duckdb.connect()
+    con = duck.connect(memory_limit=None)  # registers an object-store lake
     try:
-        con.execute("SET TimeZone='UTC'")
         tenants = [
             TenantTotal(tid, names.get(tid), cur, Decimal(sub), int(n))
             for tid, cur, sub, n in con.execute(

@@ -203,6 +203,7 @@ class Settings(Strict):
     close_day: int = Field(default=5, ge=1, le=28)
     export_to: Literal["file", "fossbilling", "blesta"] = "file"
     lake_uri: str | None = None  # s3://bucket/prefix for an object-store lake
+    lake_endpoint: str | None = None  # S3-compatible store; else $AWS_ENDPOINT_URL
     memory_limit: str = "2GB"
 
     @field_validator("group_by")
@@ -302,6 +303,9 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
 
     for source_id, raw in cfg.sources.items():
         validate_source_config(source_id, raw, where)
+    from normalize.store import use
+
+    use(cfg)
     return cfg
 
 

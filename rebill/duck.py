@@ -1,10 +1,25 @@
-"""The one way rebill opens DuckDB: UTC, no progress bar on stdout, bounded memory."""
+"""The one way rebill opens DuckDB: UTC, no progress bar on stdout, bounded memory.
+
+Filesystems added with :func:`register_filesystem` (the object-store lake of
+``normalize.store``) are registered on every connection opened here.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import duckdb
 
 DEFAULT_MEMORY_LIMIT = "2GB"
+
+# fsspec filesystems, one per protocol (the latest registration wins)
+_filesystems: dict[str, Any] = {}
+
+
+def register_filesystem(fs: Any) -> None:
+    """Make every later connection read ``fs``'s protocol (an fsspec filesystem)."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    _filesystems[protocol] = fs
 
 
 def connect(database: str = ":memory:", *, read_only: bool = False,
@@ -14,4 +29,6 @@ def connect(database: str = ":memory:", *, read_only: bool = False,
     con.execute("SET enable_progress_bar=false")
     if memory_limit:
         con.execute(f"SET memory_limit='{memory_limit}'")
+    for fs in _filesystems.values():
+        con.register_filesystem(fs)
     return con
