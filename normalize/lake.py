@@ -26,7 +26,7 @@ from connectors.base import Connector, Extract, Period, SourceBatch, SqlPart
 from normalize.conform import conform, conformed_sql, describe_violation, first_violation
 from normalize.layout import partition_file, tmp_dir
 from normalize.loads import LoadRecord, append_load, last_ok_fingerprint
-from normalize.schema import COLUMNS, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
+from normalize.schema import ARROW_SCHEMA, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
 from normalize.store import lake_of
 from rebill import duck
 from rebill.atomic import commit_file, home_lock, temp_path
@@ -166,8 +166,7 @@ def _write(
                 f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(i)} AS x_row_id, "
                 f"'{load_id}' AS x_load_id FROM ({relation})"
             )
-        body = " UNION ALL ".join(selects) if selects else _empty_select()
-        con.execute(f"COPY ({body}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        _write_parts(con, selects, tmp)
         for cur, total, n in con.execute(
             f"SELECT BillingCurrency, sum(BilledCost), count(*) FROM {_scan(tmp)} "
             "GROUP BY 1 ORDER BY 1"
@@ -198,6 +197,29 @@ def _scan(path: Path) -> str:
     return "read_parquet('" + str(path).replace("'", "''") + "', hive_partitioning=false)"
 
 
-def _empty_select() -> str:
-    cols = ", ".join(f'CAST(NULL AS {c.sql}) AS "{c.name}"' for c in COLUMNS)
-    return f"SELECT {cols} WHERE false"
+ROW_GROUP_ROWS = 131_072
+
+
+def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[str], tmp: Path) -> None:
+    """Stream each part's rows, in order, into one Parquet file of fixed-size row groups.
+
+    One DuckDB query per part streamed through Arrow keeps memory flat (a
+    single ``COPY`` of a UNION ALL of many files buffered and spilled: 65 s vs
+    18 s at 10M rows); fixed row groups make the bytes independent of how
+    DuckDB happens to chunk its output.
+    """
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
+        for sql in selects:
+            for batch in con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS):
+                # one schema for every part (DuckDB's nullability and map naming vary)
+                pending.append(batch if batch.schema == ARROW_SCHEMA else batch.cast(ARROW_SCHEMA))
+                held += batch.num_rows
+                while held >= ROW_GROUP_ROWS:
+                    table = pa.Table.from_batches(pending)
+                    writer.write_table(table.slice(0, ROW_GROUP_ROWS))
+                    rest = table.slice(ROW_GROUP_ROWS)
+                    pending, held = rest.to_batches(), rest.num_rows
+        if held:
+            writer.write_table(pa.Table.from_batches(pending))
