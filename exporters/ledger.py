@@ -20,22 +20,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from exporters.model import Invoice, Line
-from normalize.datasets import EXPORTS, LINE_MONEY
+from normalize.datasets import EXPORTS, INVOICE_LINES
 from normalize.layout import exports_file, state_dir
 from rebill.atomic import atomic_write
 
+# The exported copy of invoice_lines: which target, then the line as it went out.
 EXPORTED_LINES = pa.schema([
-    ("target", pa.string()),
-    ("tenant_id", pa.string()),
-    ("period", pa.string()),
-    ("line_no", pa.int32()),
-    ("kind", pa.string()),
-    ("description", pa.string()),
-    ("provider", pa.string()),
-    ("service", pa.string()),
-    ("amount", LINE_MONEY),
-    ("currency", pa.string()),
-    ("taxed", pa.bool_()),
+    pa.field("target", pa.string()),
+    *(f for f in INVOICE_LINES if f.name not in ("quantity", "unit")),
 ])
 
 

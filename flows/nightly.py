@@ -64,9 +64,6 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
     report = NightlyReport(today)
     pairs, unplanned = plan(cfg, today)
     report.loads = unplanned + loader(pairs)
-    failed = {(o.source, o.period) for o in report.loads if o.status == "failed"}
-    failed |= {(o.source, closed.label) for o in unplanned
-               if (closed := closed_period(cfg, today)) is not None}
     for o in report.loads:
         if o.status == "failed":
             report.errors.append(f"ingest {o.source} {o.period}: {o.error}")
@@ -81,7 +78,9 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
     closed = closed_period(cfg, today)
     target = cfg.rebill.export_to
     if closed is not None:
-        incomplete = sorted(s for s, p in failed if p == closed.label)
+        # a source that failed to list its periods ("-") may hold the closed one too
+        incomplete = sorted({o.source for o in report.loads if o.status == "failed"
+                             and o.period in (closed.label, "-")})
         if incomplete:
             report.export_note = (f"{closed} not exported: sources {', '.join(incomplete)} "
                                   "failed; it is exported on the next good night")

@@ -80,12 +80,11 @@ def plan(
         raise ConfigError("give both --start and --end, or neither")
     if start and end and end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
-    for source_id in chosen:  # unknown ids and bad configs are the user's error: stop
-        connector(cfg, source_id, today)
+    # unknown ids and bad configs are the user's error: stop before any work
+    connectors = {source_id: connector(cfg, source_id, today) for source_id in chosen}
     pairs: list[tuple[str, Period]] = []
     failed: list[LoadOutcome] = []
-    for source_id in chosen:
-        conn = connector(cfg, source_id, today)
+    for source_id, conn in connectors.items():
         try:
             if start is not None and end is not None:
                 periods = conn.periods(start, end)
@@ -129,6 +128,12 @@ def load_one(cfg: Config, source_id: str, period: Period, today: date,
                            seconds=time.monotonic() - began)
     return LoadOutcome(source_id, period.label, result.status, result.rows,
                        result.billed_cost, seconds=time.monotonic() - began)
+
+
+def load_all(cfg: Config, pairs: list[tuple[str, Period]], today: date,
+             force: bool = False) -> list[LoadOutcome]:
+    """The local engine: each planned partition in turn, in this process."""
+    return [load_one(cfg, source_id, period, today, force) for source_id, period in pairs]
 
 
 def rate(cfg: Config, period: Period) -> RateResult:

@@ -40,11 +40,11 @@ def run_ingest(config_path: Path | None, sources: list[str] | None, start: date 
     path = str(config_path.resolve()) if config_path else (str(cfg.file) if cfg.file else None)
     with user_errors():
         if engine == "local":
-            from flows.pipeline import load_one, plan
+            from flows.pipeline import load_all, plan
             from normalize.catalog import refresh_catalog
 
             pairs, outcomes = plan(cfg, today, sources, start, end)
-            outcomes += [load_one(cfg, s, p, today, force) for s, p in pairs]
+            outcomes += load_all(cfg, pairs, today, force)
             refresh_catalog(cfg.home)
             return outcomes
         if engine != "prefect":

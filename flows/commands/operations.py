@@ -34,13 +34,13 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             if engine == "local":
                 from flows.nightly import run_nightly
-                from flows.pipeline import load_one
+                from flows.pipeline import load_all
                 from normalize.catalog import refresh_catalog
                 from rebill.atomic import home_lock
 
                 with home_lock(cfg.home, "nightly", wait=wait):
                     report = run_nightly(
-                        cfg, day, lambda pairs: [load_one(cfg, s, p, day) for s, p in pairs],
+                        cfg, day, lambda pairs: load_all(cfg, pairs, day),
                         echo=typer.echo)
                     refresh_catalog(cfg.home)
             else:
