@@ -19,10 +19,10 @@ REBILL = """
 import sys, time
 from datetime import date
 from pathlib import Path
-from connectors.base import Context
-from connectors.registry import build
-from normalize.catalog import ensure_layout
-from normalize.lake import load_partition
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.normalize.catalog import ensure_layout
+from rebill.normalize.lake import load_partition
 src, home = Path(sys.argv[1]), Path(sys.argv[2])
 ensure_layout(home)
 ctx = Context(home=home, base_dir=src, today=date(2026, 11, 3))

@@ -19,10 +19,10 @@ SETUP = """
 import sys
 from datetime import date
 from pathlib import Path
-from connectors.base import Context
-from connectors.registry import build
-from normalize.catalog import ensure_layout
-from normalize.lake import load_partition
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.normalize.catalog import ensure_layout
+from rebill.normalize.lake import load_partition
 src, home = Path(sys.argv[1]), Path(sys.argv[2])
 ensure_layout(home)
 conn = build("bench", {"type": "focus", "path": str(src / "*.parquet")},
@@ -34,8 +34,8 @@ for p in conn.periods(date.min, date.max):
 RATE = """
 import resource, sys, time
 from pathlib import Path
-from connectors.base import Period
-from rating import rate_period
+from rebill.periods import Period
+from rebill.rating import rate_period
 from rebill.config import load_config
 cfg = load_config(Path(sys.argv[1]))
 t = time.monotonic()

@@ -17,11 +17,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import Period, SourceBatch
-from connectors.spread import DayShare
-from normalize.schema import BY_NAME
+from rebill.connectors.base import SourceBatch
+from rebill.connectors.spread import DayShare
 from rebill.errors import DataContractError
 from rebill.money import round12
+from rebill.periods import Period
+from rebill.schema import BY_NAME
 
 # The canonical columns these connectors fill, in schema order.
 COLUMNS: tuple[str, ...] = (

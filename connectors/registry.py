@@ -11,16 +11,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import Connector, ConnectorSpec, Context, SourceConfig
+from rebill.connectors.base import Connector, ConnectorSpec, Context, SourceConfig
 from rebill.errors import ConfigError
 
 REGISTRY: dict[str, str] = {
-    "focus": "connectors.focus.connector:SPEC",
-    "digitalocean": "connectors.digitalocean.connector:SPEC",
-    "linode": "connectors.linode.connector:SPEC",
-    "aws_cur": "connectors.aws.cur:SPEC",
-    "aws_cost_explorer": "connectors.aws.cost_explorer:SPEC",
-    "gcp_bigquery": "connectors.gcp.bigquery:SPEC",
+    "focus": "rebill.connectors.focus.connector:SPEC",
+    "digitalocean": "rebill.connectors.digitalocean.connector:SPEC",
+    "linode": "rebill.connectors.linode.connector:SPEC",
+    "aws_cur": "rebill.connectors.aws.cur:SPEC",
+    "aws_cost_explorer": "rebill.connectors.aws.cost_explorer:SPEC",
+    "gcp_bigquery": "rebill.connectors.gcp.bigquery:SPEC",
 }
 
 

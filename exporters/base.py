@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from exporters.model import Invoice
 from rebill.config import Tenant
+from rebill.exporters.model import Invoice
 
 # Called with a step name between remote calls ("invoice_prepared", ...). Tests
 # raise from it to simulate a crash at that instant; production passes a no-op.

@@ -23,8 +23,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from exporters.base import StepHook, no_hook
-from exporters.http import (
+from rebill.config import Blesta, Tenant
+from rebill.errors import ConfigError, FatalExportError, RetriableExportError
+from rebill.exporters.base import StepHook, no_hook
+from rebill.exporters.http import (
     Caller,
     Retry,
     find_or_create,
@@ -32,9 +34,7 @@ from exporters.http import (
     snippet,
     status_error,
 )
-from exporters.model import Invoice
-from rebill.config import Blesta, Tenant
-from rebill.errors import ConfigError, FatalExportError, RetriableExportError
+from rebill.exporters.model import Invoice
 
 META_KEY = "rebill_key"
 MAX_PAGES = 100

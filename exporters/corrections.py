@@ -20,12 +20,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from exporters import ledger
-from exporters.model import Line, check_period, line_from_row, sql_literal
-from normalize.catalog import connect
-from normalize.layout import rated_dir
 from rebill.config import Config
 from rebill.errors import ExportError
+from rebill.exporters import ledger
+from rebill.exporters.model import Line, check_period, line_from_row, sql_literal
+from rebill.layout import rated_dir
+from rebill.normalize.catalog import connect
 
 PREFIX = "Correction "
 
@@ -151,7 +151,7 @@ def rating_hook(cfg: Config) -> Callable[[Any, Sequence[Any]], Iterable[Any]]:
     """The ``extra_lines`` callable for ``rating.rate_period``: corrections per tenant."""
 
     def hook(period: Any, drafts: Sequence[Any]) -> list[Any]:
-        from rating.lines import Line as RatedLine
+        from rebill.rating.lines import Line as RatedLine
 
         out = []
         for tenant in cfg.tenants:

@@ -11,10 +11,10 @@ import io
 import json
 from pathlib import Path
 
-from exporters.model import Invoice
-from normalize.layout import exports_dir
 from rebill.atomic import atomic_write
 from rebill.config import Tenant
+from rebill.exporters.model import Invoice
+from rebill.layout import exports_dir
 
 CSV_COLUMNS = ("line_no", "kind", "description", "provider", "service", "quantity", "unit",
                "amount", "currency", "taxed")

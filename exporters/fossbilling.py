@@ -23,8 +23,10 @@ from typing import Any
 
 import httpx
 
-from exporters.base import StepHook, no_hook
-from exporters.http import (
+from rebill.config import FossBilling, Tenant
+from rebill.errors import ConfigError, ExportError, FatalExportError, RetriableExportError
+from rebill.exporters.base import StepHook, no_hook
+from rebill.exporters.http import (
     Caller,
     Retry,
     ThrottledError,
@@ -33,9 +35,7 @@ from exporters.http import (
     snippet,
     status_error,
 )
-from exporters.model import Invoice
-from rebill.config import FossBilling, Tenant
-from rebill.errors import ConfigError, ExportError, FatalExportError, RetriableExportError
+from rebill.exporters.model import Invoice
 
 AUTH_CODES = range(201, 207)
 

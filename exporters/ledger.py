@@ -19,10 +19,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exporters.model import Invoice, Line
-from normalize.datasets import EXPORTS, INVOICE_LINES
-from normalize.layout import exports_file, state_dir
 from rebill.atomic import atomic_write
+from rebill.datasets import EXPORTS, INVOICE_LINES
+from rebill.exporters.model import Invoice, Line
+from rebill.layout import exports_file, state_dir
 
 # The exported copy of invoice_lines: which target, then the line as it went out.
 EXPORTED_LINES = pa.schema([

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from normalize.catalog import connect
-from normalize.layout import rated_dir
 from rebill.errors import ConfigError, ExportError
+from rebill.layout import rated_dir
+from rebill.normalize.catalog import connect
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TITLE_MAX = 255

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from exporters import ledger
-from exporters.base import StepHook, Target, no_hook
-from exporters.blesta import BlestaTarget
-from exporters.file import FileTarget
-from exporters.fossbilling import FossBillingTarget
-from exporters.http import Retry
-from exporters.model import Invoice, check_period, load_invoices
 from rebill.atomic import home_lock
 from rebill.config import Config, Tenant, secret_from_env
 from rebill.errors import ConfigError, ExportError, RebillError
+from rebill.exporters import ledger
+from rebill.exporters.base import StepHook, Target, no_hook
+from rebill.exporters.blesta import BlestaTarget
+from rebill.exporters.file import FileTarget
+from rebill.exporters.fossbilling import FossBillingTarget
+from rebill.exporters.http import Retry
+from rebill.exporters.model import Invoice, check_period, load_invoices
 
 TARGETS = ("file", "fossbilling", "blesta")
 
@@ -53,14 +53,14 @@ def make_target(cfg: Config, name: str, *, dry_run: bool = False, hook: StepHook
         fb = cfg.exporters.fossbilling
         if fb is None:
             raise ConfigError(f"{where}: [exporters.fossbilling] is not configured")
-        key = secret(fb.api_key_env, "exporters.fossbilling.api_key_env")
+        key = secret(fb.api_key_env, "rebill.exporters.fossbilling.api_key_env")
         return FossBillingTarget(fb, key, hook=hook, transport=transport, retry=retry)
     if name == "blesta":
         bl = cfg.exporters.blesta
         if bl is None:
             raise ConfigError(f"{where}: [exporters.blesta] is not configured")
-        user = secret(bl.user_env, "exporters.blesta.user_env")
-        key = secret(bl.key_env, "exporters.blesta.key_env")
+        user = secret(bl.user_env, "rebill.exporters.blesta.user_env")
+        key = secret(bl.key_env, "rebill.exporters.blesta.key_env")
         return BlestaTarget(bl, user, key, hook=hook, transport=transport, retry=retry)
     raise ConfigError(f"--target {name!r}: use one of {', '.join(TARGETS)}")
 

@@ -32,12 +32,12 @@ def check_fx(cfg: Config) -> None:
 
 def run_checks(cfg: Config) -> list[str]:
     """Raise ConfigError on the first error; return warnings."""
-    from connectors.registry import validate_source_config
+    from rebill.connectors.registry import validate_source_config
 
     where = str(cfg.file) if cfg.file else "rebill.toml"
     for source_id, raw in cfg.sources.items():
         validate_source_config(source_id, raw, where)
     check_fx(cfg)
-    from rating.check import check_config
+    from rebill.rating.check import check_config
 
     return list(check_config(cfg))

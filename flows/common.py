@@ -12,8 +12,10 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from rebill.config import Config, load_config
+from rebill.config import DEFAULT_CONFIG, Config, load_config
+from rebill.connectors.registry import validate_source_config
 from rebill.errors import RebillError
+from rebill.normalize.store import use as use_lake
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,9 +42,23 @@ def user_errors() -> Iterator[None]:
         fail("interrupted", 130)
 
 
+def open_config(path: Path | None) -> Config:
+    """Load the configuration for a run: the core model, each source's own options
+    (checked by its connector), and the lake it names (registered for DuckDB).
+
+    :func:`rebill.config.load_config` alone has no side effects; this is the one
+    place a run turns a file into a working configuration.
+    """
+    cfg = load_config(path)
+    for source_id, raw in cfg.sources.items():
+        validate_source_config(source_id, raw, str(cfg.file or DEFAULT_CONFIG))
+    use_lake(cfg)
+    return cfg
+
+
 def config(path: Path | None) -> Config:
     with user_errors():
-        return load_config(path)
+        return open_config(path)
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import typer
 
+from rebill.data import DATA as DATA_DIR
 from rebill.errors import ConfigError
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = DATA_DIR
 MARKER = ".rebill-demo"
 # The months the bundled AWS, GCP, DigitalOcean and Linode samples cover.
 CLOUD_SAMPLES = (date(2026, 9, 1), date(2026, 11, 30))
@@ -98,15 +99,15 @@ def publish_config(home: Path, text: str) -> list[Path]:
 
 def run_demo(home: Path, engine: str, template: Path | None = None,
              clouds: bool = False) -> None:
-    from connectors.base import Period
-    from connectors.replay import serve_samples
-    from exporters.run import export_period
-    from flows.commands.core import report_outcomes, run_ingest
-    from flows.output import render
-    from flows.pipeline import rate
-    from flows.reports import write_reports
-    from normalize.catalog import connect
-    from rebill.config import load_config
+    from rebill.connectors.replay import serve_samples
+    from rebill.exporters.run import export_period
+    from rebill.flows.commands.core import report_outcomes, run_ingest
+    from rebill.flows.common import open_config
+    from rebill.flows.output import render
+    from rebill.flows.pipeline import rate
+    from rebill.flows.reports import write_reports
+    from rebill.normalize.catalog import connect
+    from rebill.periods import Period
 
     began = time.monotonic()
     fresh_home(home)
@@ -117,7 +118,7 @@ def run_demo(home: Path, engine: str, template: Path | None = None,
     if clouds:
         with serve_samples(DATA / "samples") as replayed:
             config_path.write_text(render_config(home, template, True, replayed))
-            cfg = load_config(config_path)
+            cfg = open_config(config_path)
             # FOCUS files say which months they hold; the cloud samples cover CLOUD_SAMPLES.
             focus = sorted(s for s, t in cfg.sources.items() if t.get("type") == "focus")
             outcomes = run_ingest(config_path, focus, None, None, False, engine)
@@ -128,7 +129,7 @@ def run_demo(home: Path, engine: str, template: Path | None = None,
         outcomes = run_ingest(config_path, None, None, None, False, engine)
     # The replay endpoints die with the demo: the config kept has no such sources.
     written = publish_config(home, render_config(home, template, clouds))
-    cfg = load_config(config_path)
+    cfg = open_config(config_path)
     if report_outcomes(outcomes):
         raise ConfigError("demo ingest failed (see above)")
     periods = sorted({Period.parse(o.period) for o in outcomes if o.status != "failed"})

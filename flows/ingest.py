@@ -16,11 +16,12 @@ from typing import Any
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from connectors.base import Period
-from flows.pipeline import LoadOutcome, load_one, plan
-from normalize.catalog import ensure_layout, refresh_catalog
-from rebill.config import Config, load_config
+from rebill.config import Config
 from rebill.errors import is_retriable
+from rebill.flows.common import open_config
+from rebill.flows.pipeline import LoadOutcome, load_one, plan
+from rebill.normalize.catalog import ensure_layout, refresh_catalog
+from rebill.periods import Period
 
 
 def task_runner(cfg: Config | None = None) -> Any:
@@ -49,7 +50,7 @@ def _retry_if_retriable(task: object, task_run: object, state: object) -> bool:
       retry_condition_fn=_retry_if_retriable, task_run_name="load {source_id} {period_label}")
 def load_task(config_path: str | None, source_id: str, period_label: str, today: date,
               force: bool = False) -> LoadOutcome:
-    cfg = load_config(Path(config_path) if config_path else None)
+    cfg = open_config(Path(config_path) if config_path else None)
     return load_one(cfg, source_id, Period.parse(period_label), today, force)
 
 
@@ -78,7 +79,7 @@ def ingest_flow(config_path: str | None = None, sources: list[str] | None = None
                 start: date | None = None, end: date | None = None,
                 force: bool = False, today: date | None = None) -> list[LoadOutcome]:
     """Ingest each source's open (or requested) billing periods."""
-    cfg = load_config(Path(config_path) if config_path else None)
+    cfg = open_config(Path(config_path) if config_path else None)
     today = today or datetime.now(UTC).date()
     pairs, unplanned = plan(cfg, today, sources, start, end)
     return unplanned + run_loads(cfg, config_path, pairs, today, force)
@@ -89,7 +90,7 @@ def backfill_flow(start: date, end: date, sources: list[str] | None = None,
                   config_path: str | None = None, force: bool = False,
                   today: date | None = None) -> list[LoadOutcome]:
     """Re-load every billing period touching ``[start, end]`` for the given sources."""
-    cfg = load_config(Path(config_path) if config_path else None)
+    cfg = open_config(Path(config_path) if config_path else None)
     today = today or datetime.now(UTC).date()
     pairs, unplanned = plan(cfg, today, sources, start, end)
     return unplanned + run_loads(cfg, config_path, pairs, today, force)

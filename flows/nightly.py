@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from connectors.base import Period
-from flows.pipeline import LoadOutcome, open_periods, plan, rate
-from normalize.catalog import connect
-from normalize.layout import rated_dir
 from rebill.config import Config
 from rebill.errors import RebillError
+from rebill.flows.pipeline import LoadOutcome, open_periods, plan, rate
+from rebill.layout import rated_dir
+from rebill.normalize.catalog import connect
+from rebill.periods import Period
 
 log = logging.getLogger("rebill.nightly")
 
@@ -95,7 +95,7 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
 def _export_closed(cfg: Config, closed: Period, target: str, report: NightlyReport,
                    echo: Callable[[str], None]) -> None:
     """Export the closed period unless the ledger already has all of it."""
-    from exporters.run import export_period
+    from rebill.exporters.run import export_period
 
     try:
         if closed.label not in report.rated and not rated_dir(cfg.home, closed.label).exists():
@@ -115,7 +115,7 @@ def _export_closed(cfg: Config, closed: Period, target: str, report: NightlyRepo
 
 def _budget_warnings(cfg: Config, today: date) -> list[str]:
     """Budgets projected over, anomalies of the last week, stale sources."""
-    from flows.reports import anomaly_warnings, budget_warnings, stale_sources
+    from rebill.flows.reports import anomaly_warnings, budget_warnings, stale_sources
 
     con = connect(cfg.home)
     try:

@@ -14,16 +14,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector, Context, Period, periods_between
-from connectors.registry import build
-from normalize.catalog import ensure_layout
-from normalize.lake import load_partition
-from normalize.store import use as use_lake
 from rebill.config import Config
+from rebill.connectors.base import Connector, Context
+from rebill.connectors.registry import build
 from rebill.errors import ConfigError, RebillError, RetriableConnectorError
+from rebill.normalize.catalog import ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.normalize.store import use as use_lake
+from rebill.periods import Period, periods_between
 
 if TYPE_CHECKING:
-    from rating import RateResult
+    from rebill.rating import RateResult
 
 log = logging.getLogger("rebill.ingest")
 
@@ -142,7 +143,7 @@ def rate(cfg: Config, period: Period) -> RateResult:
     The one place every command and flow rates through, so a re-rated,
     already exported period always turns into correction lines.
     """
-    from exporters.corrections import rating_hook
-    from rating import rate_period
+    from rebill.exporters.corrections import rating_hook
+    from rebill.rating import rate_period
 
     return rate_period(cfg, period, extra_lines=rating_hook(cfg))

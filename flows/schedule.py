@@ -16,17 +16,18 @@ from typing import Any
 
 from prefect import flow
 
-from flows.ingest import backfill_flow, run_loads, task_runner
-from flows.nightly import NightlyReport, run_nightly
 from rebill.atomic import home_lock
-from rebill.config import Config, load_config
+from rebill.config import Config
+from rebill.flows.common import open_config
+from rebill.flows.ingest import backfill_flow, run_loads, task_runner
+from rebill.flows.nightly import NightlyReport, run_nightly
 
 
 @flow(name="rebill-nightly", task_runner=task_runner(), log_prints=False)
 def nightly_flow(config_path: str | None = None, today: date | None = None,
                  wait: float = 0.0) -> NightlyReport:
     """Ingest open periods, re-rate month to date, export the closed period once."""
-    cfg = load_config(Path(config_path) if config_path else None)
+    cfg = open_config(Path(config_path) if config_path else None)
     today = today or datetime.now(UTC).date()
     with home_lock(cfg.home, "nightly", wait=wait):
         return run_nightly(cfg, today, lambda pairs: run_loads(cfg, config_path, pairs,

@@ -17,8 +17,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from normalize.datasets import EXPORTS, RATED_FILES
-from normalize.layout import (
+from rebill import duck
+from rebill.atomic import atomic_write
+from rebill.datasets import EXPORTS, RATED_FILES
+from rebill.layout import (
     SCHEMA_DIR,
     catalog_file,
     exports_file,
@@ -26,11 +28,9 @@ from normalize.layout import (
     rated_root,
     state_dir,
 )
-from normalize.loads import write_empty as write_empty_loads
-from normalize.schema import ARROW_SCHEMA
-from normalize.store import lake_of
-from rebill import duck
-from rebill.atomic import atomic_write
+from rebill.normalize.loads import write_empty as write_empty_loads
+from rebill.normalize.store import lake_of
+from rebill.schema import ARROW_SCHEMA
 
 log = logging.getLogger("rebill.catalog")
 

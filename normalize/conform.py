@@ -12,10 +12,11 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from connectors.base import Period, SourceBatch
-from normalize.currencies import ISO_4217
-from normalize.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
+from rebill.connectors.base import SourceBatch
+from rebill.currencies import ISO_4217
 from rebill.errors import DataContractError
+from rebill.periods import Period
+from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 

@@ -22,15 +22,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import Connector, Extract, Period, SourceBatch, SqlPart
-from normalize.conform import conform, conformed_sql, describe_violation, first_violation
-from normalize.layout import partition_file, tmp_dir
-from normalize.loads import LoadRecord, append_load, last_ok_fingerprint
-from normalize.schema import ARROW_SCHEMA, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
-from normalize.store import lake_of
 from rebill import duck
 from rebill.atomic import commit_file, home_lock, temp_path
+from rebill.connectors.base import Connector, Extract, SourceBatch, SqlPart
 from rebill.errors import DataContractError, RebillError
+from rebill.layout import partition_file, tmp_dir
+from rebill.normalize.conform import conform, conformed_sql, describe_violation, first_violation
+from rebill.normalize.loads import LoadRecord, append_load, last_ok_fingerprint
+from rebill.normalize.store import lake_of
+from rebill.periods import Period
+from rebill.schema import ARROW_SCHEMA, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
 
 log = logging.getLogger("rebill.lake")
 

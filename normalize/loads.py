@@ -15,9 +15,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from normalize.layout import loads_file
-from normalize.schema import MONEY_ARROW, TS_ARROW
 from rebill.atomic import atomic_write, home_lock
+from rebill.layout import loads_file
+from rebill.schema import MONEY_ARROW, TS_ARROW
 
 LOADS_SCHEMA = pa.schema([
     ("load_id", pa.string()),

@@ -24,10 +24,10 @@ from pathlib import Path
 import pyarrow.fs as pafs
 from fsspec.implementations.arrow import ArrowFSWrapper
 
-from normalize.layout import SCHEMA_DIR, lake_root
 from rebill import duck
 from rebill.config import Config
-from rebill.errors import ConfigError, RebillError
+from rebill.errors import RebillError
+from rebill.layout import SCHEMA_DIR, lake_root
 
 PART = "part-0.parquet"
 
@@ -137,12 +137,6 @@ def _error(uri: str, what: str, err: OSError) -> RebillError:
 _lakes: dict[Path, Lake] = {}
 
 
-def _check(uri: str, where: str) -> str:
-    if not uri.startswith("s3://") or not uri.removeprefix("s3://").split("/", 1)[0]:
-        raise ConfigError(f"{where}: rebill.lake_uri: {uri!r} must look like s3://bucket/prefix")
-    return uri
-
-
 def use(cfg: Config) -> Lake:
     """Record (and return) the lake ``cfg`` configures for its home.
 
@@ -154,8 +148,7 @@ def use(cfg: Config) -> Lake:
     if uri is None:
         _lakes.pop(home, None)
         return Lake(home)
-    where = str(cfg.file) if cfg.file else "rebill.toml"
-    lake = Lake(home, _check(uri, where), cfg.rebill.lake_endpoint)
+    lake = Lake(home, uri, cfg.rebill.lake_endpoint)
     if _lakes.get(home) != lake:
         _lakes[home] = lake
         duck.register_filesystem(ArrowFSWrapper(lake.filesystem))

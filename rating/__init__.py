@@ -7,11 +7,11 @@ Public API::
     check_config(cfg) -> list[str]
 """
 
-from rating.check import check_config
-from rating.conservation import Conservation
-from rating.engine import RateResult, TenantTotal, rate_period
-from rating.lines import ExtraLines, Line
-from rating.status import StatusReport, latest_rated_period, status
+from rebill.rating.check import check_config
+from rebill.rating.conservation import Conservation
+from rebill.rating.engine import RateResult, TenantTotal, rate_period
+from rebill.rating.lines import ExtraLines, Line
+from rebill.rating.status import StatusReport, latest_rated_period, status
 
 __all__ = [
     "Conservation",

@@ -23,9 +23,9 @@ from decimal import Decimal
 
 import duckdb
 
-from rating.attribute import ROWS
 from rebill.config import Config, SharedPool
 from rebill.errors import RatingError
+from rebill.rating.attribute import ROWS
 
 SHARES = "_rt_shares"
 UNITS = 10**12

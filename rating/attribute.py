@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.base import Period
-from normalize.layout import SCHEMA_DIR, lake_root
-from normalize.store import lake_of
-from rating.match import active_sql, lit, match_sql, tag_keys
 from rebill.config import PRICING_SCOPE_KEYS, Config
+from rebill.layout import SCHEMA_DIR, lake_root
+from rebill.normalize.store import lake_of
+from rebill.periods import Period
+from rebill.rating.match import active_sql, lit, match_sql, tag_keys
 
 ROWS = "_rt_rows"
 

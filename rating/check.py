@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from normalize.store import lake_of
-from rating.match import lit, match_sql
 from rebill import duck
 from rebill.config import Config
 from rebill.errors import ConfigError
+from rebill.normalize.store import lake_of
+from rebill.rating.match import lit, match_sql
 
 EXAMPLES = 3
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from rating.match import lit
 from rebill.errors import RatingError
+from rebill.rating.match import lit
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,18 @@ from typing import Any
 
 import duckdb
 
-from connectors.base import Period
-from normalize.catalog import connect, ensure_layout
-from normalize.datasets import INVOICE_DRAFTS, INVOICE_LINES, RATED_COSTS, UNALLOCATED
-from rating import conservation
-from rating.allocate import SHARES, build_shares
-from rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column, source_sql
-from rating.fx import load_rates, resolve_rates
-from rating.lines import (
+from rebill.atomic import home_lock
+from rebill.config import Config
+from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES, RATED_COSTS, UNALLOCATED
+from rebill.errors import RatingError
+from rebill.money import minor_units, round_money
+from rebill.normalize.catalog import connect, ensure_layout
+from rebill.periods import Period
+from rebill.rating import conservation
+from rebill.rating.allocate import SHARES, build_shares
+from rebill.rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column, source_sql
+from rebill.rating.fx import load_rates, resolve_rates
+from rebill.rating.lines import (
     ExtraLines,
     Line,
     correction_lines,
@@ -35,13 +39,9 @@ from rating.lines import (
     minimum_line,
     number_lines,
 )
-from rating.match import lit
-from rating.output import publish, staging_dir, write_query, write_rows
-from rating.pricing import FACTOR_SQL, markup_sql
-from rebill.atomic import home_lock
-from rebill.config import Config
-from rebill.errors import RatingError
-from rebill.money import minor_units, round_money
+from rebill.rating.match import lit
+from rebill.rating.output import publish, staging_dir, write_query, write_rows
+from rebill.rating.pricing import FACTOR_SQL, markup_sql
 
 log = logging.getLogger("rebill.rating")
 

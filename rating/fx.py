@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 
-from rating.match import lit
-from rating.pricing import FACTOR_SQL
 from rebill.config import Config
 from rebill.errors import RatingError
+from rebill.rating.match import lit
+from rebill.rating.pricing import FACTOR_SQL
 
 LOOKBACK_DAYS = 7
 FX_TABLE = "_rt_fx"

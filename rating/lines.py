@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from connectors.base import Period
 from rebill.config import Config, Tenant
 from rebill.errors import RatingError
 from rebill.money import round_money
+from rebill.periods import Period
 
 KINDS = ("usage", "shared", "fee", "minimum", "correction")
 MINIMUM_DESCRIPTION = "Minimum commitment top-up"

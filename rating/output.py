@@ -14,9 +14,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import Period
-from normalize.layout import rated_dir, rated_root, tmp_dir
 from rebill.atomic import replace_dir
+from rebill.layout import rated_dir, rated_root, tmp_dir
+from rebill.periods import Period
 
 BATCH_ROWS = 262_144
 _IN_FLIGHT = 2

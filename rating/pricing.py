@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rating.match import lit
 from rebill.config import PRICING_SCOPE_KEYS, Config, Pricing
+from rebill.rating.match import lit
 
 # pricing scope key -> column of the rated-rows table
 SCOPE_COLUMNS: dict[str, str] = {

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from connectors.base import Period
-from normalize.layout import rated_dir, rated_root
-from rating import conservation
-from rating.attribute import cost_column, source_sql
-from rating.engine import TenantTotal
-from rating.match import lit
 from rebill import duck
 from rebill.config import Config
 from rebill.errors import RatingError
+from rebill.layout import rated_dir, rated_root
+from rebill.periods import Period
+from rebill.rating import conservation
+from rebill.rating.attribute import cost_column, source_sql
+from rebill.rating.engine import TenantTotal
+from rebill.rating.match import lit
 
 TOP = 5
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import Extract, Period, SourceBatch
-from normalize.schema import SOURCE_ARROW_SCHEMA
+from rebill.connectors.base import Extract, SourceBatch
+from rebill.periods import Period
+from rebill.schema import SOURCE_ARROW_SCHEMA
 
 
 def row(day: date, cost: str, **over: Any) -> dict[str, Any]:

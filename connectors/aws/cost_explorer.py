@@ -31,19 +31,12 @@ import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, field_validator
 
-from connectors.aws.client import error_code, make_client, translate
-from connectors.base import (
-    ConnectorSpec,
-    Context,
-    Extract,
-    Period,
-    SourceBatch,
-    SourceConfig,
-    periods_between,
-)
-from normalize.schema import BY_NAME
+from rebill.connectors.aws.client import error_code, make_client, translate
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
 from rebill.errors import FatalConnectorError, RetriableConnectorError
 from rebill.money import round12
+from rebill.periods import Period, periods_between
+from rebill.schema import BY_NAME
 
 log = logging.getLogger("rebill.aws_cost_explorer")
 MAX_PAGES = 10_000

@@ -32,11 +32,12 @@ import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import model_validator
 
-from connectors.aws.client import make_client, translate
-from connectors.aws.cur_mapping import mapping_sql, source_select
-from connectors.base import ConnectorSpec, Context, Extract, Period, SourceBatch, SourceConfig
-from normalize.layout import tmp_dir
+from rebill.connectors.aws.client import make_client, translate
+from rebill.connectors.aws.cur_mapping import mapping_sql, source_select
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
 from rebill.errors import DataContractError, FatalConnectorError
+from rebill.layout import tmp_dir
+from rebill.periods import Period
 
 log = logging.getLogger("rebill.aws_cur")
 BATCH_ROWS = 100_000

@@ -22,10 +22,10 @@ from urllib.parse import parse_qs, urlparse
 
 from pydantic import field_validator
 
-from connectors.base import ConnectorSpec, Context, Extract, Period, SourceBatch, SourceConfig
-from connectors.digitalocean import mapping
-from connectors.http_retry import RetryPolicy, Throttle, call_with_retries
-from connectors.invoice_rows import (
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
+from rebill.connectors.digitalocean import mapping
+from rebill.connectors.http_retry import RetryPolicy, Throttle, call_with_retries
+from rebill.connectors.invoice_rows import (
     Billing,
     canonical_json,
     day_row,
@@ -33,8 +33,9 @@ from connectors.invoice_rows import (
     parse_time,
     to_batch,
 )
-from connectors.spread import DAY, spread
+from rebill.connectors.spread import DAY, spread
 from rebill.errors import AuthError, FatalConnectorError, RetriableConnectorError
+from rebill.periods import Period
 
 log = logging.getLogger("rebill.digitalocean")
 DEFAULT_ENDPOINT = "https://api.digitalocean.com"

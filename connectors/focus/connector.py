@@ -11,18 +11,12 @@ from typing import Literal
 
 import duckdb
 
-from connectors.base import (
-    ConnectorSpec,
-    Context,
-    Extract,
-    Period,
-    SourceConfig,
-    SqlPart,
-)
-from connectors.focus.mapping import FALLBACKS, cast_expr, resolve_columns
-from normalize.schema import SOURCE_COLUMNS
 from rebill import duck
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceConfig, SqlPart
+from rebill.connectors.focus.mapping import FALLBACKS, cast_expr, resolve_columns
 from rebill.errors import DataContractError, FatalConnectorError
+from rebill.periods import Period
+from rebill.schema import SOURCE_COLUMNS
 
 log = logging.getLogger("rebill.focus")
 

@@ -9,7 +9,7 @@ for nulls, non-FOCUS extra columns (ignored) and FOCUS 1.3's renamed
 
 from __future__ import annotations
 
-from normalize.schema import ALLOWED, MONEY_SQL, SOURCE_COLUMNS
+from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_COLUMNS
 
 # Alternative spellings of canonical columns (newer or older FOCUS versions).
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -34,20 +34,13 @@ import pyarrow.compute as pc
 from google.api_core import exceptions as gexc
 from pydantic import field_validator, model_validator
 
-from connectors.base import (
-    ConnectorSpec,
-    Context,
-    Extract,
-    Period,
-    SourceBatch,
-    SourceConfig,
-    periods_between,
-)
-from connectors.gcp.client import ERRORS, bigquery_client, billing_account_name, translate
-from connectors.gcp.export_file import ExportFiles
-from normalize.layout import state_dir
 from rebill.atomic import atomic_write
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
+from rebill.connectors.gcp.client import ERRORS, bigquery_client, billing_account_name, translate
+from rebill.connectors.gcp.export_file import ExportFiles
 from rebill.errors import DataContractError
+from rebill.layout import state_dir
+from rebill.periods import Period, periods_between
 
 log = logging.getLogger("rebill.gcp_bigquery")
 TABLE_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$")

@@ -19,8 +19,9 @@ from typing import Any
 
 import duckdb
 
-from connectors.base import Period, SourceBatch
+from rebill.connectors.base import SourceBatch
 from rebill.errors import DataContractError, FatalConnectorError
+from rebill.periods import Period
 
 BATCH_ROWS = 50_000
 _TYPES = {"STRING": "VARCHAR", "FLOAT": "DOUBLE", "FLOAT64": "DOUBLE", "INTEGER": "BIGINT",

@@ -21,12 +21,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from connectors.base import ConnectorSpec, Context, Extract, Period, SourceBatch, SourceConfig
-from connectors.http_retry import RetryPolicy, Throttle, call_with_retries
-from connectors.invoice_rows import Billing, day_row, parse_amount, parse_time, to_batch
-from connectors.linode import mapping
-from connectors.spread import DAY, spread, spread_days_evenly
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
+from rebill.connectors.http_retry import RetryPolicy, Throttle, call_with_retries
+from rebill.connectors.invoice_rows import Billing, day_row, parse_amount, parse_time, to_batch
+from rebill.connectors.linode import mapping
+from rebill.connectors.spread import DAY, spread, spread_days_evenly
 from rebill.errors import AuthError, FatalConnectorError, RetriableConnectorError
+from rebill.periods import Period
 
 log = logging.getLogger("rebill.linode")
 DEFAULT_ENDPOINT = "https://api.linode.com/v4"

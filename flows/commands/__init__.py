@@ -5,9 +5,9 @@
 """
 
 MODULES = (
-    "flows.commands.core",
-    "flows.commands.rating",
-    "flows.commands.export",
-    "flows.commands.report",
-    "flows.commands.operations",
+    "rebill.flows.commands.core",
+    "rebill.flows.commands.rating",
+    "rebill.flows.commands.export",
+    "rebill.flows.commands.report",
+    "rebill.flows.commands.operations",
 )

@@ -9,9 +9,9 @@ from typing import Annotated
 import duckdb
 import typer
 
-from flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
-from flows.output import render
-from flows.pipeline import LoadOutcome
+from rebill.flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
+from rebill.flows.output import render
+from rebill.flows.pipeline import LoadOutcome
 
 Engine = Annotated[
     str,
@@ -40,8 +40,8 @@ def run_ingest(config_path: Path | None, sources: list[str] | None, start: date 
     path = str(config_path.resolve()) if config_path else (str(cfg.file) if cfg.file else None)
     with user_errors():
         if engine == "local":
-            from flows.pipeline import load_all, plan
-            from normalize.catalog import refresh_catalog
+            from rebill.flows.pipeline import load_all, plan
+            from rebill.normalize.catalog import refresh_catalog
 
             pairs, outcomes = plan(cfg, today, sources, start, end)
             outcomes += load_all(cfg, pairs, today, force)
@@ -50,7 +50,7 @@ def run_ingest(config_path: Path | None, sources: list[str] | None, start: date 
         if engine != "prefect":
             fail(f"--engine must be prefect or local, not {engine!r}")
         quiet_prefect_env()
-        from flows.ingest import ingest_flow, task_runner
+        from rebill.flows.ingest import ingest_flow, task_runner
 
         flow = ingest_flow.with_options(task_runner=task_runner(cfg))
         return flow(config_path=path, sources=sources, start=start, end=end,
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("table", "csv", "json"):
             fail(f"--format must be table, csv or json, not {fmt!r}")
         cfg = config(config_path)
-        from normalize.catalog import connect
+        from rebill.normalize.catalog import connect
 
         with user_errors():
             con = connect(cfg.home, cfg.rebill.memory_limit)
@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def check(config_path: ConfigOpt = None) -> None:
         """Validate the configuration, sources, FX file and cross-references."""
-        from flows.checks import run_checks
+        from rebill.flows.checks import run_checks
 
         cfg = config(config_path)
         with user_errors():
@@ -165,7 +165,7 @@ def register(app: typer.Typer) -> None:
             "--all", help="also the AWS CUR, GCP, DigitalOcean and Linode samples")] = False,
     ) -> None:
         """Run the whole pipeline on the bundled sample data into a fresh home."""
-        from flows.demo import run_demo
+        from rebill.flows.demo import run_demo
 
         setup_logging()
         with user_errors():

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from flows.common import ConfigOpt, config, setup_logging, user_errors
+from rebill.flows.common import ConfigOpt, config, setup_logging, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         setup_logging()
         cfg = config(config_path)
         with user_errors():
-            from exporters.run import export_period
+            from rebill.exporters.run import export_period
 
             outcome = export_period(cfg, period, target, tenant=tenant, dry_run=dry_run,
                                     echo=typer.echo)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from flows.commands.core import Engine, report_outcomes
-from flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
+from rebill.flows.commands.core import Engine, report_outcomes
+from rebill.flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -33,10 +33,10 @@ def register(app: typer.Typer) -> None:
             if (config_path or cfg.file) else None
         with user_errors():
             if engine == "local":
-                from flows.nightly import run_nightly
-                from flows.pipeline import load_all
-                from normalize.catalog import refresh_catalog
                 from rebill.atomic import home_lock
+                from rebill.flows.nightly import run_nightly
+                from rebill.flows.pipeline import load_all
+                from rebill.normalize.catalog import refresh_catalog
 
                 with home_lock(cfg.home, "nightly", wait=wait):
                     report = run_nightly(
@@ -45,8 +45,8 @@ def register(app: typer.Typer) -> None:
                     refresh_catalog(cfg.home)
             else:
                 quiet_prefect_env()
-                from flows.ingest import task_runner
-                from flows.schedule import nightly_flow
+                from rebill.flows.ingest import task_runner
+                from rebill.flows.schedule import nightly_flow
 
                 report = nightly_flow.with_options(task_runner=task_runner(cfg))(
                     config_path=path, today=day, wait=wait)
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         if cfg.file is None:
             fail("rebill deploy needs a config file (--config or ./rebill.toml)")
         quiet_prefect_env()
-        from flows.schedule import deployments, serve
+        from rebill.flows.schedule import deployments, serve
 
         with user_errors():
             found = deployments(cfg, str(cfg.file))

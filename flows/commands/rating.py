@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from connectors.base import Period
-from flows.common import ConfigOpt, config, fail, user_errors
 from rebill.config import Config
+from rebill.flows.common import ConfigOpt, config, fail, user_errors
+from rebill.periods import Period
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
     ) -> None:
         """Rate one billing period: rated rows, invoice lines and draft invoices (replaced)."""
-        from connectors.base import Period
-        from flows.pipeline import rate
+        from rebill.flows.pipeline import rate
+        from rebill.periods import Period
 
         cfg = config(config_path)
         with user_errors():
@@ -58,9 +58,9 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
     ) -> None:
         """Per-tenant totals, unallocated cost and its top accounts and tags, conservation."""
-        from connectors.base import Period
-        from rating import latest_rated_period
-        from rating import status as rating_status
+        from rebill.periods import Period
+        from rebill.rating import latest_rated_period
+        from rebill.rating import status as rating_status
 
         cfg = config(config_path)
         with user_errors():
@@ -94,8 +94,8 @@ def _operations(cfg: Config, period: Period) -> None:
     """What ran, what is stale, export state, budgets and anomalies."""
     from datetime import UTC, datetime
 
-    from flows.reports import anomaly_warnings, budget_warnings, stale_sources
-    from normalize.catalog import connect
+    from rebill.flows.reports import anomaly_warnings, budget_warnings, stale_sources
+    from rebill.normalize.catalog import connect
 
     today = datetime.now(UTC).date()
     con = connect(cfg.home, cfg.rebill.memory_limit)

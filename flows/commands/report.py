@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.common import ConfigOpt, config, user_errors
+from rebill.flows.common import ConfigOpt, config, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -21,9 +21,9 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
     ) -> None:
         """Write per-tenant statements (HTML + usage CSV) and the finance overview (HTML)."""
-        from connectors.base import Period
-        from flows.reports import write_reports
-        from normalize.catalog import connect
+        from rebill.flows.reports import write_reports
+        from rebill.normalize.catalog import connect
+        from rebill.periods import Period
 
         cfg = config(config_path)
         with user_errors():

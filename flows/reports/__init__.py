@@ -6,9 +6,9 @@ finance overview from the catalog; ``budget_warnings``, ``stale_sources`` and
 Nothing here imports Prefect.
 """
 
-from flows.reports.anomalies import Anomaly, anomaly_warnings, find_anomalies
-from flows.reports.budgets import budget_warnings, stale_sources
-from flows.reports.write import reports_dir, write_reports
+from rebill.flows.reports.anomalies import Anomaly, anomaly_warnings, find_anomalies
+from rebill.flows.reports.budgets import budget_warnings, stale_sources
+from rebill.flows.reports.write import reports_dir, write_reports
 
 __all__ = [
     "Anomaly",

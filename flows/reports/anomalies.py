@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import duckdb
 
-from flows.reports.page import money
-from flows.reports.query import fetch_dicts
+from rebill.flows.reports.page import money
+from rebill.flows.reports.query import fetch_dicts
 
 
 @dataclass(frozen=True)

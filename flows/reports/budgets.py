@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import duckdb
 
-from connectors.base import Period
-from flows.reports.page import money
-from flows.reports.query import fetch_dicts
 from rebill.config import Config
+from rebill.flows.reports.page import money
+from rebill.flows.reports.query import fetch_dicts
 from rebill.money import round_money
+from rebill.periods import Period
 
 STALE_AFTER_DAYS = 2
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flows.reports.page import esc, money
+from rebill.flows.reports.page import esc, money
 from rebill.money import round_money
 
 _TENTH = Decimal("0.1")

@@ -16,11 +16,11 @@ from typing import Any
 
 import duckdb
 
-from connectors.base import Period
-from flows.reports.charts import Bar, bar_chart
-from flows.reports.page import Col, esc, page, table
-from flows.reports.query import fetch_dicts
 from rebill.config import Config
+from rebill.flows.reports.charts import Bar, bar_chart
+from rebill.flows.reports.page import Col, esc, page, table
+from rebill.flows.reports.query import fetch_dicts
+from rebill.periods import Period
 
 UNALLOCATED_SHOWN = 25
 COST_COLUMN = {"billed": "BilledCost", "effective": "EffectiveCost", "list": "ListCost"}

@@ -86,5 +86,5 @@ def cards(items: Sequence[tuple[str, str]]) -> str:
 
 
 def page(title: str, body: str) -> str:
-    template = Template(files("flows.reports").joinpath("templates/page.html").read_text("utf-8"))
+    template = Template(files("rebill.flows.reports").joinpath("templates/page.html").read_text("utf-8"))
     return template.substitute(title=esc(title), body=body)

@@ -20,11 +20,11 @@ from typing import Any
 
 import duckdb
 
-from connectors.base import Period
-from flows.reports.charts import Bar, bar_chart, column_chart
-from flows.reports.page import Col, cards, esc, money, page, table
-from flows.reports.query import fetch_dicts
 from rebill.config import Tenant
+from rebill.flows.reports.charts import Bar, bar_chart, column_chart
+from rebill.flows.reports.page import Col, cards, esc, money, page, table
+from rebill.flows.reports.query import fetch_dicts
+from rebill.periods import Period
 
 USAGE_COLUMNS = (
     "day", "kind", "pool", "provider", "service", "sku_id", "resource_id",

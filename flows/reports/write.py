@@ -11,14 +11,14 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.base import Period
-from flows.reports.overview import render_overview
-from flows.reports.query import fetch_dicts
-from flows.reports.statement import load_statement, render_statement, usage_csv
-from normalize.layout import rated_dir
 from rebill.atomic import atomic_write
 from rebill.config import Config
 from rebill.errors import ConfigError, RatingError
+from rebill.flows.reports.overview import render_overview
+from rebill.flows.reports.query import fetch_dicts
+from rebill.flows.reports.statement import load_statement, render_statement, usage_csv
+from rebill.layout import rated_dir
+from rebill.periods import Period
 
 
 def reports_dir(home: Path, period: Period) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.base import Connector, Period
+from rebill.connectors.base import Connector
+from rebill.periods import Period
 
 
 @dataclass

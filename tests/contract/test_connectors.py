@@ -11,13 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.registry import REGISTRY
-from normalize.catalog import ensure_layout
-from normalize.conform import conform, conformed_sql
-from normalize.lake import load_partition
-from normalize.layout import partition_file
-from normalize.schema import ARROW_SCHEMA, MONEY_COLUMNS
 from rebill import duck
+from rebill.connectors.registry import REGISTRY
+from rebill.layout import partition_file
+from rebill.normalize.catalog import ensure_layout
+from rebill.normalize.conform import conform, conformed_sql
+from rebill.normalize.lake import load_partition
+from rebill.schema import ARROW_SCHEMA, MONEY_COLUMNS
 from tests.contract.case import ContractCase
 
 MAX_BATCHES = 10_000  # a connector that paginates forever trips this

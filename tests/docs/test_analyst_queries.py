@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from normalize.catalog import VIEW_NAMES, refresh_catalog
-from normalize.layout import catalog_file
+from rebill.layout import catalog_file
+from rebill.normalize.catalog import VIEW_NAMES, refresh_catalog
 from tests.conftest import REPO
 from tests.reports.demo import build_demo
 

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from exporters.http import Retry
-from normalize.datasets import INVOICE_DRAFTS, INVOICE_LINES
-from normalize.layout import rated_dir
 from rebill.config import Config
+from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES
+from rebill.exporters.http import Retry
+from rebill.layout import rated_dir
 from tests.fakes.blesta import FakeBlesta
 from tests.fakes.fossbilling import FakeFossBilling
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Period
-from exporters import corrections_for, export_period
-from exporters.corrections import rating_hook
 from rebill.config import Config
 from rebill.errors import ExportError
+from rebill.exporters import corrections_for, export_period
+from rebill.exporters.corrections import rating_hook
+from rebill.periods import Period
 from tests.exporters.conftest import LINES, write_lines
 
 SEP, OCT, NOV = "2026-09", "2026-10", "2026-11"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Period
-from exporters import export_period
-from exporters.corrections import rating_hook
-from normalize.catalog import connect
-from rating import rate_period
 from rebill.errors import ExportError
+from rebill.exporters import export_period
+from rebill.exporters.corrections import rating_hook
+from rebill.normalize.catalog import connect
+from rebill.periods import Period
+from rebill.rating import rate_period
 from tests.unit.rating.lakebuild import make_config, row, write_lake
 
 CONFIG = {"tenants": [{"id": "acme", "markup": "10%", "match": [{"account": "acct"}]}]}

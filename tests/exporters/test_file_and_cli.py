@@ -8,10 +8,10 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from exporters import export_period
-from flows.cli import app
-from normalize.catalog import connect
 from rebill.config import Config
+from rebill.exporters import export_period
+from rebill.flows.cli import app
+from rebill.normalize.catalog import connect
 from tests.exporters.conftest import FB_ENV
 from tests.fakes.fossbilling import FakeFossBilling
 

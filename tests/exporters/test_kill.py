@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from exporters import export_period
-from exporters.http import Retry
 from rebill.config import Config
+from rebill.exporters import export_period
+from rebill.exporters.http import Retry
 from tests.exporters.conftest import FB_ENV, REPO_ROOT, expected
 from tests.fakes.fossbilling import FakeFossBilling
 
@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     import json, os, signal, sys
     from pathlib import Path
     from rebill.config import parse_config
-    from exporters import export_period
+    from rebill.exporters import export_period
     data = json.loads(sys.argv[1])
     cfg = parse_config(data, "test.toml", Path(sys.argv[2]))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from rebill.flows.cli import app
 from tests.conftest import REPO, SAMPLES
 
 runner = CliRunner()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from normalize.catalog import connect
 from rebill.config import load_config
+from rebill.normalize.catalog import connect
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.prefect
@@ -25,7 +25,7 @@ def harness() -> Iterator[None]:
 
 
 def test_ingest_and_overlapping_backfill(harness: None, tmp_path: Path) -> None:
-    from flows.ingest import backfill_flow, ingest_flow
+    from rebill.flows.ingest import backfill_flow, ingest_flow
 
     (tmp_path / "exports").mkdir()
     shutil.copy(SAMPLES / "focus" / "focus_1.0_sample_1000rows.csv", tmp_path / "exports")

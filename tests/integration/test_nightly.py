@@ -8,12 +8,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from flows.nightly import run_nightly
-from flows.pipeline import load_one
-from normalize.catalog import connect
 from rebill.atomic import home_lock
 from rebill.config import Config, load_config
 from rebill.errors import LockedError
+from rebill.flows.nightly import run_nightly
+from rebill.flows.pipeline import load_one
+from rebill.normalize.catalog import connect
 from tests.helpers import row, table
 
 CONFIG = """

@@ -71,7 +71,7 @@ def test_ingest_fan_out_on_dask_local_cluster(prefect_server: str, tmp_path: Pat
     env = {**os.environ, "PREFECT_API_URL": prefect_server,
            "DASK_TEMPORARY_DIRECTORY": str(tmp_path / "dask"),
            "PREFECT_HOME": str(tmp_path / "prefect-client")}
-    out = subprocess.run([sys.executable, "-m", "flows.cli", "ingest", "--config", str(cfg)],
+    out = subprocess.run([sys.executable, "-m", "rebill.flows.cli", "ingest", "--config", str(cfg)],
                          check=False, cwd=REPO, env=env, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -81,7 +81,7 @@ def test_ingest_fan_out_on_dask_local_cluster(prefect_server: str, tmp_path: Pat
     runs = httpx.post(f"{prefect_server}/task_runs/filter", json={}, timeout=10).json()
     assert sorted(r["name"] for r in runs) == [
         "load a 2024-09", "load a 2024-10", "load b 2024-09", "load b 2024-10"]
-    from normalize.catalog import connect
+    from rebill.normalize.catalog import connect
 
     home = load_config(cfg).home
     assert connect(home).execute("SELECT x_source, count(*) FROM costs GROUP BY 1 ORDER BY 1"
@@ -89,7 +89,7 @@ def test_ingest_fan_out_on_dask_local_cluster(prefect_server: str, tmp_path: Pat
 
 
 def test_deployments_carry_cron_timezone_and_config(tmp_path: Path) -> None:
-    from flows.schedule import deployments
+    from rebill.flows.schedule import deployments
 
     cfg_path = tmp_path / "rebill.toml"
     cfg_path.write_text('[nightly]\ncron = "30 2 * * *"\ntimezone = "Europe/Paris"\n')

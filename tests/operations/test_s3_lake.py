@@ -12,11 +12,11 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from connectors.base import Period
-from flows.pipeline import load_one, plan
-from normalize.layout import lake_root, loads_file, rated_dir
-from rating import rate_period
 from rebill.config import load_config
+from rebill.flows.pipeline import load_one, plan
+from rebill.layout import lake_root, loads_file, rated_dir
+from rebill.periods import Period
+from rebill.rating import rate_period
 from tests.conftest import SAMPLES
 
 SAMPLE = SAMPLES / "focus" / "focus_1.0_sample_1000rows.csv"
@@ -87,7 +87,7 @@ def test_lake_on_s3_ingest_query_reingest_and_rate(s3: str, tmp_path: Path) -> N
     assert loads_file(cfg.home).exists()  # state stays local
 
     # the catalog reads the bucket (`rebill sql`'s connection)
-    from normalize.catalog import connect, refresh_catalog
+    from rebill.normalize.catalog import connect, refresh_catalog
 
     con = connect(cfg.home)
     try:

@@ -14,11 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from connectors.base import Context, Period
-from connectors.registry import build
-from flows.cli import app
-from normalize.lake import load_partition
 from rebill.config import load_config
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.flows.cli import app
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -86,7 +87,7 @@ def test_status_shows_unallocated_and_balance(demo_config: Path) -> None:
 
 
 def test_check_warns_about_overlapping_tenants(demo_config: Path) -> None:
-    from rating import check_config
+    from rebill.rating import check_config
 
     warnings = check_config(load_config(demo_config))
     assert any("176 lake rows match tenants peoria, atlas" in w for w in warnings)

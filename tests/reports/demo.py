@@ -5,7 +5,7 @@ connector and lake writer, plus a small second FOCUS file holding a steady
 daily cost and one spike (so the ``anomalies`` view has something to find).
 The period is rated by ``rating.rate_period`` when the rating package offers
 it; otherwise :func:`synth_rate` writes the rated Parquet files with the
-schemas of :mod:`normalize.datasets` using a deliberately simple rule set
+schemas of :mod:`rebill.datasets` using a deliberately simple rule set
 (tenant by SubAccountId, one markup per tenant, a constant FX rate).
 """
 
@@ -21,13 +21,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from connectors.base import Context, Period
-from connectors.registry import build
-from normalize.catalog import connect, ensure_layout
-from normalize.datasets import RATED_FILES
-from normalize.lake import load_partition
-from normalize.layout import rated_dir
 from rebill.config import Config, parse_config
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.datasets import RATED_FILES
+from rebill.layout import rated_dir
+from rebill.normalize.catalog import connect, ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.conftest import SAMPLES
 
 PERIOD = Period(date(2024, 9, 1))

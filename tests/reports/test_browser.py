@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.reports import write_reports
-from normalize.catalog import connect
 from rebill.config import Config
+from rebill.flows.reports import write_reports
+from rebill.normalize.catalog import connect
 from tests.conftest import REPO
 from tests.reports.demo import PERIOD
 

@@ -10,14 +10,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.base import Period
-from flows.reports import anomaly_warnings, budget_warnings, find_anomalies, stale_sources
-from flows.reports.budgets import elapsed_days, project
-from normalize.catalog import connect, ensure_layout
-from normalize.datasets import INVOICE_LINES, RATED_COSTS
-from normalize.layout import rated_dir
-from normalize.loads import LoadRecord, append_load
 from rebill.config import Config
+from rebill.datasets import INVOICE_LINES, RATED_COSTS
+from rebill.flows.reports import anomaly_warnings, budget_warnings, find_anomalies, stale_sources
+from rebill.flows.reports.budgets import elapsed_days, project
+from rebill.layout import rated_dir
+from rebill.normalize.catalog import connect, ensure_layout
+from rebill.normalize.loads import LoadRecord, append_load
+from rebill.periods import Period
 
 SEPT = Period(date(2024, 9, 1))
 

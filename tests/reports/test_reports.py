@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.base import Period
-from flows.cli import app
-from flows.reports import write_reports
-from normalize.catalog import connect
 from rebill.config import Config
 from rebill.errors import ConfigError, RatingError
+from rebill.flows.cli import app
+from rebill.flows.reports import write_reports
 from rebill.money import round_money
+from rebill.normalize.catalog import connect
+from rebill.periods import Period
 from tests.reports.demo import PERIOD
 
 

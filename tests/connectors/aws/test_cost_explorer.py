@@ -14,12 +14,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from connectors.aws.cost_explorer import CostExplorerConnector
-from connectors.base import Context, Period
-from connectors.registry import build
-from normalize.lake import load_partition
-from normalize.layout import partition_file
+from rebill.connectors.aws.cost_explorer import CostExplorerConnector
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
 from rebill.errors import ConfigError, RetriableConnectorError
+from rebill.layout import partition_file
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.connectors.aws import ce_fixtures as fx
 
 OCT = Period(date(2026, 10, 1))

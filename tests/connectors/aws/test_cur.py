@@ -13,11 +13,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from connectors.base import Context, Period
-from connectors.registry import build
-from normalize.lake import load_partition
-from normalize.layout import partition_file
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
 from rebill.errors import ConfigError, DataContractError, FatalConnectorError
+from rebill.layout import partition_file
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.conftest import REPO
 from tests.connectors.aws import cur_fixtures as fx
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.aws.cur_mapping import INPUTS, cur2_name, is_legacy
+from rebill.connectors.aws.cur_mapping import INPUTS, cur2_name, is_legacy
 
 
 @pytest.mark.parametrize(("legacy", "cur2"), [

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import trustme
 
-from connectors.base import Context
-from connectors.digitalocean.connector import DigitalOceanConnector
-from connectors.registry import build
+from rebill.connectors.base import Context
+from rebill.connectors.digitalocean.connector import DigitalOceanConnector
+from rebill.connectors.registry import build
 from tests.conftest import SAMPLES
 from tests.fakes.digitalocean import TOKEN, FakeDigitalOcean
 

@@ -12,11 +12,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.base import Period
-from normalize.catalog import ensure_layout
-from normalize.lake import load_partition
-from normalize.layout import partition_file
 from rebill.errors import AuthError, RetriableConnectorError
+from rebill.layout import partition_file
+from rebill.normalize.catalog import ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.connectors.digitalocean.conftest import make_connector
 from tests.fakes.digitalocean import FakeDigitalOcean
 
@@ -183,8 +183,8 @@ def test_billing_only_token_uses_the_source_id_as_account(
 
 
 def test_plain_http_endpoint_is_a_config_error(tmp_path: Path) -> None:
-    from connectors.base import Context
-    from connectors.registry import build
+    from rebill.connectors.base import Context
+    from rebill.connectors.registry import build
     from rebill.errors import ConfigError
 
     ctx = Context(home=tmp_path, base_dir=tmp_path, today=date(2026, 11, 20))

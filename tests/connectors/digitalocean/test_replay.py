@@ -8,11 +8,12 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from connectors.base import Context, Period
-from connectors.registry import build
-from connectors.replay import serve_samples
-from normalize.catalog import ensure_layout
-from normalize.lake import load_partition
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.connectors.replay import serve_samples
+from rebill.normalize.catalog import ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.conftest import SAMPLES
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.http_retry import RetryPolicy, Throttle, call_with_retries, wait_seconds
-from connectors.spread import spread, spread_days_evenly
+from rebill.connectors.http_retry import RetryPolicy, Throttle, call_with_retries, wait_seconds
+from rebill.connectors.spread import spread, spread_days_evenly
 from rebill.errors import RetriableConnectorError
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Context, Period
-from connectors.registry import build
-from normalize.catalog import connect, ensure_layout
-from normalize.lake import load_partition
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
 from rebill.errors import DataContractError
+from rebill.normalize.catalog import connect, ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.conftest import SAMPLES
 
 SAMPLE = SAMPLES / "focus" / "focus_1.0_sample_1000rows.csv"

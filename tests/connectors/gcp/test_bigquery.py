@@ -11,11 +11,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from connectors.base import Context, Period
-from connectors.registry import build
-from normalize.lake import load_partition
-from normalize.layout import partition_file, state_dir
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
 from rebill.errors import ConfigError, FatalConnectorError
+from rebill.layout import partition_file, state_dir
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.connectors.gcp import export_fixtures as fx
 from tests.fakes.bigquery import FakeBigQuery
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Context
-from connectors.linode.connector import LinodeConnector
-from connectors.registry import build
+from rebill.connectors.base import Context
+from rebill.connectors.linode.connector import LinodeConnector
+from rebill.connectors.registry import build
 from tests.conftest import SAMPLES
 from tests.fakes.linode import TOKEN, FakeLinode
 

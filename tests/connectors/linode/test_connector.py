@@ -11,11 +11,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.base import Period
-from normalize.catalog import ensure_layout
-from normalize.lake import load_partition
-from normalize.layout import partition_file
 from rebill.errors import AuthError, RetriableConnectorError
+from rebill.layout import partition_file
+from rebill.normalize.catalog import ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.connectors.linode.conftest import make_connector
 from tests.fakes.linode import FakeLinode
 

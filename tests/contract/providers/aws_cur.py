@@ -12,8 +12,9 @@ from unittest import mock
 import boto3
 from moto import mock_aws
 
-from connectors.base import Context, Period
-from connectors.registry import build
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.periods import Period
 from tests.connectors.aws import cur_fixtures as fx
 from tests.contract.case import ContractCase
 

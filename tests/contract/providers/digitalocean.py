@@ -9,8 +9,9 @@ from pathlib import Path
 
 import trustme
 
-from connectors.base import Context, Period
-from connectors.registry import build
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.periods import Period
 from tests.conftest import SAMPLES
 from tests.contract.case import ContractCase
 from tests.fakes.digitalocean import TOKEN, FakeDigitalOcean

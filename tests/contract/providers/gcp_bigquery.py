@@ -9,8 +9,9 @@ from datetime import date
 from pathlib import Path
 from unittest import mock
 
-from connectors.base import Context, Period
-from connectors.registry import build
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.periods import Period
 from tests.connectors.gcp import export_fixtures as fx
 from tests.contract.case import ContractCase
 from tests.fakes.bigquery import FakeBigQuery

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from connectors.base import Context, Period
-from connectors.registry import build
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.periods import Period
 from tests.conftest import SAMPLES
 from tests.contract.case import ContractCase
 from tests.fakes.linode import TOKEN, FakeLinode

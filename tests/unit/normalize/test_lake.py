@@ -13,11 +13,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.base import Period
-from normalize.catalog import connect, ensure_layout
-from normalize.lake import load_partition
-from normalize.layout import partition_file
 from rebill.errors import DataContractError
+from rebill.layout import partition_file
+from rebill.normalize.catalog import connect, ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
 from tests.helpers import ListConnector, row
 
 SEPT = Period(date(2024, 9, 1))
@@ -100,7 +100,7 @@ def test_charge_period_order_and_billing_period_checked(home: Path) -> None:
 def test_float_money_refused(home: Path) -> None:
     import pyarrow as pa
 
-    from connectors.base import Extract, SourceBatch
+    from rebill.connectors.base import Extract, SourceBatch
     from tests.helpers import table
 
     t = table(sept_rows(2))
@@ -118,8 +118,8 @@ KILL_SCRIPT = """
 import sys
 from datetime import date
 from pathlib import Path
-from connectors.base import Period
-from normalize.lake import load_partition
+from rebill.periods import Period
+from rebill.normalize.lake import load_partition
 from tests.helpers import ListConnector, row
 rows = [row(date(2024, 9, 1 + i % 30), "2") for i in range(200)]
 conn = ListConnector("src", {"2024-09": rows}, fingerprint="v2", batch_size=10, delay=0.2)
@@ -164,8 +164,8 @@ time.sleep(60)
 
 
 def test_analyst_holding_catalog_does_not_fail_a_run(home: Path) -> None:
-    from normalize.catalog import refresh_catalog
-    from normalize.layout import catalog_file
+    from rebill.layout import catalog_file
+    from rebill.normalize.catalog import refresh_catalog
 
     ensure_layout(home)
     assert refresh_catalog(home)

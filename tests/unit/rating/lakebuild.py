@@ -11,12 +11,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import Period
-from normalize.layout import partition_file
-from normalize.schema import ARROW_SCHEMA
-from rating import rate_period
-from rating.engine import RateResult
 from rebill.config import Config, parse_config
+from rebill.layout import partition_file
+from rebill.periods import Period
+from rebill.rating import rate_period
+from rebill.rating.engine import RateResult
+from rebill.schema import ARROW_SCHEMA
 
 
 def row(day: str, cost: str, **over: Any) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Period
-from rating import Line, check_config, rate_period, status
-from rating.conservation import Conservation, check
 from rebill.errors import ConfigError, RatingError
+from rebill.periods import Period
+from rebill.rating import Line, check_config, rate_period, status
+from rebill.rating.conservation import Conservation, check
 from tests.unit.rating.lakebuild import lines_of, make_config, rate, row, tenant, write_lake
 
 R = {"SubAccountId": "111", "BillingAccountId": "999", "ServiceName": "Amazon S3", "SkuId": "SKU1",

@@ -7,6 +7,7 @@ import pytest
 
 from rebill.config import load_config, secret_from_env
 from rebill.errors import ConfigError
+from rebill.flows.common import open_config
 from rebill.money import minor_units, round12, round_money
 
 
@@ -90,9 +91,10 @@ prorate = true
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    """Source options are checked by their connector when a run opens the config."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        open_config(path)
     msg = str(err.value)
     assert str(path) in msg and expected in msg
     assert "\n" not in msg
@@ -128,3 +130,15 @@ def test_round12_and_minor_units() -> None:
     assert round12(Decimal("0.0000000000005")) == Decimal("0.000000000001")
     assert round12(Decimal("-0.0000000000005")) == Decimal("-0.000000000001")
     assert minor_units("usd") == 2 and minor_units("JPY") == 0
+
+
+def test_parsing_a_config_has_no_side_effects(tmp_path: Path) -> None:
+    """The core parses; it neither imports a stage nor registers a filesystem."""
+    import subprocess
+    import sys
+    path = write(tmp_path, '[rebill]\nlake_uri = "s3://bucket/lake"\n[sources.x]\ntype = "focus"\npath = "a"\n')
+    code = ("import sys; from pathlib import Path; from rebill.config import load_config; "
+            f"load_config(Path({str(path)!r})); from rebill import duck; "
+            "assert not duck._filesystems, duck._filesystems; "
+            "assert not [m for m in sys.modules if m.startswith(('rebill.connectors', 'rebill.normalize'))]")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from normalize.schema import MONEY_ARROW, TS_ARROW
+from rebill.schema import MONEY_ARROW, TS_ARROW
 
 LINE_MONEY = pa.decimal128(18, 2)
 

@@ -206,6 +206,14 @@ class Settings(Strict):
     lake_endpoint: str | None = None  # S3-compatible store; else $AWS_ENDPOINT_URL
     memory_limit: str = "2GB"
 
+    @field_validator("lake_uri")
+    @classmethod
+    def _lake_uri(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("s3://")
+                                  or not value.removeprefix("s3://").split("/", 1)[0]):
+            raise ValueError(f"{value!r} must look like s3://bucket/prefix")
+        return value
+
     @field_validator("group_by")
     @classmethod
     def _group_by(cls, value: list[str]) -> list[str]:
@@ -299,13 +307,6 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
         raise ConfigError(format_validation_error(where, err)) from None
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
-    from connectors.registry import validate_source_config
-
-    for source_id, raw in cfg.sources.items():
-        validate_source_config(source_id, raw, where)
-    from normalize.store import use
-
-    use(cfg)
     return cfg
 
 
