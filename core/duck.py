@@ -6,11 +6,14 @@ Filesystems added with :func:`register_filesystem` (the object-store lake of
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import duckdb
 
 DEFAULT_MEMORY_LIMIT = "2GB"
+# What ``memory_limit`` may say (checked again here: the value reaches SQL).
+MEMORY_LIMIT_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 # fsspec filesystems, one per protocol (the latest registration wins)
 _filesystems: dict[str, Any] = {}
@@ -24,6 +27,8 @@ def register_filesystem(fs: Any) -> None:
 
 def connect(database: str = ":memory:", *, read_only: bool = False,
             memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    if memory_limit and not MEMORY_LIMIT_RE.match(memory_limit):
+        raise ValueError(f"memory_limit {memory_limit!r} is not a size like 2GB or 512MB")
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone='UTC'")
     con.execute("SET enable_progress_bar=false")
