@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from rebill.errors import ConfigError, ExportError
+from rebill.errors import ExportError
 from rebill.layout import rated_dir
 from rebill.normalize.catalog import connect
+from rebill.periods import Period
 
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TITLE_MAX = 255
 
 
@@ -107,9 +106,8 @@ def lines_hash(lines: tuple[Line, ...] | list[Line]) -> str:
 
 
 def check_period(period: str) -> str:
-    if not PERIOD_RE.match(period):
-        raise ConfigError(f"--period {period!r}: expected YYYY-MM")
-    return period
+    """``YYYY-MM`` exactly (:meth:`rebill.periods.Period.parse`), else ConfigError."""
+    return Period.parse(period).label
 
 
 def sql_literal(text: str) -> str:
