@@ -63,7 +63,7 @@ def read_statements(con: duckdb.DuckDBPyConnection, query: str) -> list[duckdb.S
     try:
         statements = con.extract_statements(query)
     except duckdb.Error as err:
-        raise QueryError(" ".join(str(err).split())) from None
+        raise QueryError(duck.error_line(err)) from None
     if not statements:
         raise QueryError("no statement given")
     for st in statements:
@@ -73,7 +73,7 @@ def read_statements(con: duckdb.DuckDBPyConnection, query: str) -> list[duckdb.S
             try:
                 kinds = [s.type for s in con.extract_statements(inner)]
             except duckdb.Error as err:
-                raise QueryError(" ".join(str(err).split())) from None
+                raise QueryError(duck.error_line(err)) from None
             if kinds != [duckdb.StatementType.SELECT]:
                 raise QueryError(f"EXPLAIN of a {kinds[0].name if kinds else 'non'} "
                                    f"statement: {READ_ONLY_HINT}")
@@ -113,7 +113,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, batch: int = 1000
             con.execute(st)
         result = con.execute(statements[-1])
     except duckdb.Error as err:
-        raise QueryError(" ".join(str(err).split())) from None
+        raise QueryError(duck.error_line(err)) from None
     columns = [d[0] for d in result.description or []]
 
     def batches() -> Iterator[list[tuple[object, ...]]]:
@@ -121,7 +121,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, batch: int = 1000
             try:
                 rows = result.fetchmany(batch)
             except duckdb.Error as err:
-                raise QueryError(" ".join(str(err).split())) from None
+                raise QueryError(duck.error_line(err)) from None
             if not rows:
                 return
             yield rows
