@@ -22,7 +22,12 @@ from __future__ import annotations
 
 
 class RebillError(Exception):
-    """Base of every error a user is meant to read."""
+    """Base of every error a user is meant to read; its text never shows a secret."""
+
+    def __str__(self) -> str:
+        from rebill.redact import redact
+
+        return redact(super().__str__())
 
 
 class ConfigError(RebillError):
