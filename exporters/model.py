@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -80,8 +81,17 @@ class Invoice:
         out = []
         for i, line in enumerate(self.lines):
             suffix = f" [{self.marker}]" if i == 0 else ""
-            out.append(line.title()[: TITLE_MAX - len(suffix)] + suffix)
+            out.append(clean_title(line.title())[: TITLE_MAX - len(suffix)] + suffix)
         return out
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def clean_title(text: str) -> str:
+    """A line title safe to send: control, bidi-override and line-separator characters
+    become one space, runs of spaces one, no leading/trailing space (cut by the caller)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def format_decimal(value: Decimal) -> str:
