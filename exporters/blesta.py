@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +31,7 @@ from rebill.exporters.http import (
     Retry,
     find_or_create,
     make_client,
+    remote_decimal,
     snippet,
     status_error,
 )
@@ -60,12 +61,6 @@ def php_form(params: dict[str, Any]) -> list[tuple[str, str]]:
         walk(key, value)
     return out
 
-
-def _money(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
 
 
 def _truthy(value: object) -> bool:
@@ -239,7 +234,7 @@ class BlestaTarget:
         if len(lines) != len(invoice.lines) or remote.get("currency") != invoice.currency:
             return False
         for got, title, ln in zip(lines, invoice.titles(), invoice.lines, strict=True):
-            qty, amount = _money(got.get("qty")), _money(got.get("amount"))
+            qty, amount = remote_decimal(got.get("qty")), remote_decimal(got.get("amount"))
             if (got.get("description") != title or qty is None or amount is None
                     or qty * amount != ln.amount):
                 return False

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -32,6 +32,7 @@ from rebill.exporters.http import (
     ThrottledError,
     find_or_create,
     make_client,
+    remote_decimal,
     snippet,
     status_error,
 )
@@ -43,12 +44,6 @@ AUTH_CODES = range(201, 207)
 def _truthy(value: object) -> bool:
     return value in (True, 1, "1", "true", "True")
 
-
-def _money(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
 
 
 class FossBillingApi:
@@ -222,8 +217,8 @@ class FossBillingTarget:
         if len(lines) != len(invoice.lines):
             return False
         for got, title, ln in zip(lines, invoice.titles(), invoice.lines, strict=True):
-            if (got.get("title") != title or _money(got.get("price")) != ln.amount
-                    or _money(got.get("quantity")) != 1
+            if (got.get("title") != title or remote_decimal(got.get("price")) != ln.amount
+                    or remote_decimal(got.get("quantity")) != 1
                     or _truthy(got.get("taxed")) != ln.taxed):
                 return False
         return True

@@ -18,12 +18,14 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import httpx
 
-from rebill.errors import FatalExportError, RetriableExportError
+from rebill.errors import ExportError, FatalExportError, RetriableExportError
+from rebill.money import parse_decimal
 
 log = logging.getLogger("rebill.exporters")
 
@@ -149,6 +151,15 @@ def status_error(target: str, what: str, response: httpx.Response, auth_hint: st
         raise FatalExportError(f"{target} {what}: authentication failed (HTTP 401); {auth_hint}")
     if code >= 500:
         raise RetriableExportError(f"{target} {what}: server error (HTTP {code})")
+
+
+def remote_decimal(value: object) -> Decimal | None:
+    """A number the billing system sent back, exactly; None when it is not one
+    (the caller treats that as a mismatch, never as zero)."""
+    try:
+        return parse_decimal(value, "remote value", error=ExportError, json_numbers=True)
+    except ExportError:
+        return None
 
 
 def snippet(text: str, limit: int = 120) -> str:

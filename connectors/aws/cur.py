@@ -32,12 +32,14 @@ import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import model_validator
 
+from rebill import duck
 from rebill.connectors.aws.client import make_client, translate
 from rebill.connectors.aws.cur_mapping import mapping_sql, source_select
 from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.layout import tmp_dir
 from rebill.periods import Period
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.aws_cur")
 BATCH_ROWS = 100_000
@@ -64,10 +66,6 @@ class AwsCurSource(SourceConfig):
         if not self.export_name:
             raise ValueError("export_name is empty")
         return self
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class CurConnector:
@@ -231,11 +229,11 @@ class CurConnector:
     def _read_file(self, path: Path, key: str) -> Iterator[SourceBatch]:
         parquet = ".parquet" in key
         scan = (
-            f"read_parquet({_sql_str(str(path))})" if parquet else
-            f"read_csv({_sql_str(str(path))}, all_varchar=true, header=true, "
+            f"read_parquet({literal(str(path))})" if parquet else
+            f"read_csv({literal(str(path))}, all_varchar=true, header=true, "
             "compression='auto', auto_detect=true)"
         )
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.execute("SET TimeZone='UTC'")
             con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
