@@ -28,7 +28,7 @@ from rebill.errors import ConfigError, FatalExportError, RetriableExportError
 from rebill.exporters.base import StepHook, no_hook
 from rebill.exporters.http import (
     Caller,
-    Retry,
+    export_retry,
     find_or_create,
     make_client,
     remote_decimal,
@@ -36,6 +36,7 @@ from rebill.exporters.http import (
     status_error,
 )
 from rebill.exporters.model import Invoice
+from rebill.retry import Retry
 
 META_KEY = "rebill_key"
 MAX_PAGES = 100
@@ -75,7 +76,7 @@ class BlestaApi:
         client = make_client(cfg.url, (user, key), cfg.timeout, transport,
                              {"BLESTA-API-USER": user, "BLESTA-API-KEY": key,
                               "Accept": "application/json"})
-        self.caller = Caller("blesta", client, retry or Retry(), (user, key))
+        self.caller = Caller("blesta", client, retry or export_retry(), (user, key))
 
     def close(self) -> None:
         self.caller.client.close()
@@ -136,7 +137,7 @@ class BlestaTarget:
                  retry: Retry | None = None) -> None:
         self.cfg = cfg
         self.api = BlestaApi(cfg, user, key, transport=transport, retry=retry)
-        self.retry = retry or Retry()
+        self.retry = retry or export_retry()
         self.hook = hook
 
     def close(self) -> None:

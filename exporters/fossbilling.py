@@ -28,8 +28,8 @@ from rebill.errors import ConfigError, ExportError, FatalExportError, RetriableE
 from rebill.exporters.base import StepHook, no_hook
 from rebill.exporters.http import (
     Caller,
-    Retry,
     ThrottledError,
+    export_retry,
     find_or_create,
     make_client,
     remote_decimal,
@@ -37,6 +37,7 @@ from rebill.exporters.http import (
     status_error,
 )
 from rebill.exporters.model import Invoice
+from rebill.retry import Retry
 
 AUTH_CODES = range(201, 207)
 
@@ -55,7 +56,7 @@ class FossBillingApi:
         self.cfg = cfg
         client = make_client(cfg.url, ("admin", api_key), cfg.timeout, transport,
                              {"Accept": "application/json"})
-        self.caller = Caller("fossbilling", client, retry or Retry(), (api_key,))
+        self.caller = Caller("fossbilling", client, retry or export_retry(), (api_key,))
 
     def close(self) -> None:
         self.caller.client.close()
@@ -108,7 +109,7 @@ class FossBillingTarget:
                  retry: Retry | None = None) -> None:
         self.cfg = cfg
         self.api = FossBillingApi(cfg, api_key, transport=transport, retry=retry)
-        self.retry = retry or Retry()
+        self.retry = retry or export_retry()
         self.hook = hook
 
     def close(self) -> None:
