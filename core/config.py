@@ -51,7 +51,7 @@ GROUP_BY_KEYS = (
 
 def _money(value: object) -> Decimal:
     try:
-        return parse_decimal(value, "amount")
+        return parse_decimal(value, "amount", thousands=",")
     except ConfigError as err:  # let pydantic name the key
         raise ValueError(str(err).removeprefix("amount: ")) from None
 
@@ -273,7 +273,7 @@ class Settings(Strict):
     @field_validator("memory_limit")
     @classmethod
     def _memory_limit(cls, value: str) -> str:
-        if not MEMORY_LIMIT_RE.match(value):
+        if not MEMORY_LIMIT_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a size such as 512MB or 2GB")
         return value
 

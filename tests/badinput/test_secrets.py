@@ -15,8 +15,8 @@ import pytest
 from rebill.config import Blesta
 from rebill.errors import ConnectorError, ExportError, RebillError
 from rebill.exporters.blesta import BlestaApi
-from rebill.exporters.http import Retry
 from rebill.redact import RedactFilter, redact, register_env
+from rebill.retry import Retry
 from tests.badinput.conftest import one_line, rebill
 
 SESSION = "FQoGZXIvYXdzEXAMPLEsessionTOKENcanary123456"
