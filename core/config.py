@@ -97,9 +97,13 @@ class Billing(Strict):
     company: str | None = None
 
 
+TargetName = Literal["file", "fossbilling", "blesta"]
+
+
 class Tenant(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     name: str | None = None
+    target: TargetName | None = None  # billing target; default: [rebill].export_to
     currency: Currency | None = None  # default: [rebill].currency
     markup: Percent = Decimal(0)
     start: date | None = None  # inclusive
@@ -177,6 +181,7 @@ class Blesta(Strict):
     key_env: str = "BLESTA_API_KEY"
     create_clients: bool = False
     client_group_id: int = 1
+    company_id: int = Field(default=1, ge=1)  # the Blesta company the API user belongs to
     due_days: int = Field(default=14, ge=0)
     status: Literal["active", "draft", "proforma"] = "active"
     timeout: float = 30.0
@@ -201,7 +206,7 @@ class Settings(Strict):
     provider_tax: Literal["exclude", "passthrough"] = "exclude"
     group_by: list[str] = Field(default_factory=lambda: ["provider", "service"])
     close_day: int = Field(default=5, ge=1, le=28)
-    export_to: Literal["file", "fossbilling", "blesta"] = "file"
+    export_to: TargetName = "file"
     lake_uri: str | None = None  # s3://bucket/prefix for an object-store lake
     lake_endpoint: str | None = None  # S3-compatible store; else $AWS_ENDPOINT_URL
     memory_limit: str = "2GB"
@@ -266,6 +271,11 @@ class Config(Strict):
 
     def tenant_currency(self, tenant: Tenant) -> str:
         return tenant.currency or self.rebill.currency
+
+    def tenant_target(self, tenant_id: str) -> str:
+        """Where a tenant's invoices go: its ``target``, else ``[rebill].export_to``."""
+        tenant = next((t for t in self.tenants if t.id == tenant_id), None)
+        return (tenant.target if tenant else None) or self.rebill.export_to
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -13,9 +13,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         period: Annotated[str, typer.Option("--period", help="Billing period, YYYY-MM")],
-        target: Annotated[str, typer.Option(
+        target: Annotated[str | None, typer.Option(
             "--target", help="file (JSON + CSV under <home>/exports/<period>/), "
-                             "fossbilling or blesta")] = "file",
+                             "fossbilling or blesta; default: each tenant's own target "
+                             "(tenant target, else [rebill].export_to)")] = None,
         tenant: Annotated[str | None, typer.Option(
             "--tenant", help="Export only this tenant's invoice")] = None,
         dry_run: Annotated[bool, typer.Option(
