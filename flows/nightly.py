@@ -92,8 +92,24 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
         else:
             _export_closed(cfg, closed, report, echo)
 
+    report.warnings += _reconcile(cfg, echo)
     report.warnings += _budget_warnings(cfg, today)
     return report
+
+
+def _reconcile(cfg: Config, echo: Callable[[str], None]) -> list[str]:
+    """Read exported invoices back (payment status, drift): warnings, never a failed night."""
+    from rebill.exporters.ledger import read_ledger
+    from rebill.exporters.reconcile import reconcile
+
+    if not any(e.target != "file" for e in read_ledger(cfg.home)):
+        return []
+    try:
+        result = reconcile(cfg, echo=echo)
+    except RebillError as err:
+        return [f"reconcile: {err}"]
+    return ([f"reconciliation: {d.line()}" for d in result.drift]
+            + [f"reconcile failed: {f}" for f in result.failed])
 
 
 def _export_closed(cfg: Config, closed: Period, report: NightlyReport,

@@ -19,16 +19,20 @@ import pyarrow.parquet as pq
 
 from rebill import duck
 from rebill.atomic import atomic_write
-from rebill.datasets import EXPORTS, RATED_FILES
+from rebill.datasets import EXPORTS, RATED_FILES, RECEIVABLES, RECONCILIATION
 from rebill.layout import (
     SCHEMA_DIR,
     catalog_file,
     exports_file,
     lake_root,
     rated_root,
+    receivables_dir,
+    reconciliation_dir,
     state_dir,
 )
+from rebill.normalize.commitments import COMMITMENTS_SQL
 from rebill.normalize.loads import write_empty as write_empty_loads
+from rebill.normalize.receivables import receivables_sql
 from rebill.normalize.store import lake_of
 from rebill.schema import ARROW_SCHEMA
 
@@ -36,6 +40,8 @@ log = logging.getLogger("rebill.catalog")
 
 VIEW_NAMES = (
     "costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices", "anomalies",
+    "receivables", "receivables_history", "reconciliation", "commitments",
+    "commitment_tenants",
 )
 
 # The ``anomalies`` view (docs/analysts.md): a (tenant, provider, service, day)
@@ -99,6 +105,8 @@ def ensure_layout(home: Path) -> None:
     state_dir(home).mkdir(parents=True, exist_ok=True)
     write_empty_loads(home)
     _write_empty(exports_file(home), EXPORTS)
+    _write_empty(receivables_dir(home) / f"{SCHEMA_DIR}.parquet", RECEIVABLES)
+    _write_empty(reconciliation_dir(home) / f"{SCHEMA_DIR}.parquet", RECONCILIATION)
 
 
 def _q(path: Path | str) -> str:
@@ -132,6 +140,9 @@ SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
 FROM read_parquet({rated['invoices']}, hive_partitioning=false) d
 LEFT JOIN ledger l USING (tenant_id, period)""",
         "anomalies": ANOMALIES_SQL,
+        **receivables_sql(_q(receivables_dir(home) / "*.parquet"),
+                          _q(reconciliation_dir(home) / "*.parquet")),
+        **COMMITMENTS_SQL,
     }
 
 

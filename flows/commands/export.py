@@ -34,3 +34,23 @@ def register(app: typer.Typer) -> None:
             if not dry_run:
                 typer.echo(f"{len(outcome.exported)} exported, {len(outcome.skipped)} "
                            "already exported")
+
+    @app.command()
+    def reconcile(
+        period: Annotated[str | None, typer.Option(
+            "--period", help="Only invoices of this period, YYYY-MM (default: all exported)")
+        ] = None,
+        config_path: ConfigOpt = None,
+    ) -> None:
+        """Read every exported invoice back from its target (never changing it): payment
+        status into `receivables`, drift from the exported lines into `reconciliation`."""
+        setup_logging()
+        cfg = config(config_path)
+        with user_errors():
+            from rebill.exporters.reconcile import reconcile as run_reconcile
+
+            report = run_reconcile(cfg, period, echo=typer.echo)
+        typer.echo(f"{len(report.receivables)} invoice(s) read back, {len(report.drift)} "
+                   f"drift row(s), {len(report.failed)} failed")
+        if report.drift or report.failed:
+            raise typer.Exit(1)

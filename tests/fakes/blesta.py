@@ -8,6 +8,16 @@ headers (401 otherwise); ``{"response": ...}`` envelope, ``false`` for a
 missing record; validation errors are 400 with ``errors: {field: {code:
 text}}``; unknown model or method 404. Amounts come back as 4-decimal strings.
 
+Payments as Blesta records them: ``transactions/add`` records a payment
+without applying it; ``transactions/apply`` applies (part of) it to invoices
+(never more than the transaction's unapplied amount or the invoice's due) and
+closes an invoice once nothing is due (``date_closed``); a partial payment
+leaves it open with ``paid`` and ``due``. ``transactions/edit`` to a
+``refunded``/``void``/``returned`` status unapplies it and reopens the invoice.
+``transactions/getApplied`` lists what was applied to an invoice.
+``invoices/edit`` updates lines (with ``id``) or adds them. Clients belong to a
+company through their client group (``company_id`` in ``clients/get``).
+
 Faults as in the FOSSBilling fake: ``fake.fail("invoices/add", "lost")``.
 """
 
@@ -67,8 +77,16 @@ class FakeBlesta:
             "clients/create": self.clients_create, "invoices/add": self.invoices_add,
             "invoices/get": self.invoices_get, "invoices/getList": self.invoices_get_list,
             "invoices/setMeta": self.invoices_set_meta, "invoices/getMeta": self.invoices_get_meta,
-            "invoices/delete": self.invoices_delete,
+            "invoices/delete": self.invoices_delete, "invoices/edit": self.invoices_edit,
+            "transactions/add": self.transactions_add,
+            "transactions/apply": self.transactions_apply,
+            "transactions/edit": self.transactions_edit,
+            "transactions/getApplied": self.transactions_get_applied,
         }
+        self.client_groups = {1: 1}  # client group id -> company id
+        self.transactions: dict[int, dict[str, Any]] = {}
+        self.applied: list[dict[str, Any]] = []  # {transaction_id, invoice_id, amount, date}
+        self.now = "2026-11-21 09:30:00"  # the server clock (UTC)
 
     # ---- lifecycle ---------------------------------------------------
     def start(self) -> FakeBlesta:
@@ -181,7 +199,9 @@ class FakeBlesta:
     # ---- clients -----------------------------------------------------
     def clients_get(self, client_id: str) -> Any:
         client = self.clients.get(int(client_id))
-        return dict(client) if client else False
+        if not client:
+            return False
+        return {**client, "company_id": str(self.client_groups[int(client["client_group_id"])])}
 
     def clients_get_list(self, status: str | None = None, page: str = "1",
                          order_by: Any = None, filters: Any = None) -> list[dict[str, Any]]:
@@ -206,7 +226,7 @@ class FakeBlesta:
         if not vars.get("new_password") or vars.get("new_password") != \
                 vars.get("confirm_password"):
             errors["new_password"] = {"matches": "The passwords do not match."}
-        if str(vars.get("client_group_id")) != "1":
+        if int(vars.get("client_group_id") or 0) not in self.client_groups:
             errors["client_group_id"] = {"exists": "Please select a valid client group."}
         if errors:
             raise InvalidError(errors)
@@ -216,6 +236,7 @@ class FakeBlesta:
             "id": str(cid), "id_code": str(1500 + cid), "username": vars["username"],
             "email": vars["email"], "first_name": vars["first_name"],
             "last_name": vars["last_name"], "company": vars.get("company"), "status": "active",
+            "client_group_id": str(vars["client_group_id"]),
             "settings": vars.get("settings") or {},
         }
         return dict(self.clients[cid])
@@ -257,16 +278,25 @@ class FakeBlesta:
             "status": vars.get("status", "active"), "date_billed": vars["date_billed"],
             "date_due": vars["date_due"], "note_private": vars.get("note_private"),
             "note_public": vars.get("note_public"), "line_items": items, "meta": {},
+            "date_closed": None,
         }
         return str(iid)
 
-    def _view(self, inv: dict[str, Any]) -> dict[str, Any]:
+    def _total(self, inv: dict[str, Any]) -> Decimal:
         total = sum((ln["qty"] * ln["amount"] for ln in inv["line_items"]), Decimal(0))
+        return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    def _paid(self, iid: int) -> Decimal:
+        return sum((a["amount"] for a in self.applied if a["invoice_id"] == iid), Decimal(0))
+
+    def _view(self, inv: dict[str, Any]) -> dict[str, Any]:
+        total = self._total(inv)
+        paid = self._paid(int(inv["id"]))
         lines = [{**ln, "qty": f"{ln['qty']:.4f}", "amount": f"{ln['amount']:.4f}"}
                  for ln in inv["line_items"]]
         meta = [{"key": k, "value": v} for k, v in sorted(inv["meta"].items())]
-        return {**inv, "line_items": lines, "meta": meta,
-                "total": f"{total.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):.4f}"}
+        return {**inv, "line_items": lines, "meta": meta, "subtotal": f"{total:.4f}",
+                "total": f"{total:.4f}", "paid": f"{paid:.4f}", "due": f"{total - paid:.4f}"}
 
     def invoices_get(self, invoice_id: str) -> Any:
         inv = self.invoices.get(int(invoice_id))
@@ -309,6 +339,97 @@ class FakeBlesta:
             return False
         del self.invoices[int(invoice_id)]
         return True
+
+    def invoices_edit(self, invoice_id: str, vars: dict[str, Any]) -> Any:
+        inv = self.invoices.get(int(invoice_id))
+        if inv is None:
+            return False
+        if vars.get("currency"):
+            inv["currency"] = vars["currency"]
+        for ln in _list(vars.get("lines")):
+            amount, qty = _dec(ln.get("amount"), 4), _dec(ln.get("qty", 1), 4)
+            if amount is None or qty is None:
+                raise InvalidError({"amount": {"format": "Amount must be a number."}})
+            line = next((x for x in inv["line_items"] if x["id"] == str(ln.get("id"))), None)
+            if line is None:
+                line = {"id": str(self.next_id["line"]), "invoice_id": str(invoice_id),
+                        "description": ln.get("description") or "", "tax": "0"}
+                self.next_id["line"] += 1
+                inv["line_items"].append(line)
+            line.update(qty=qty, amount=amount)
+            if ln.get("description"):
+                line["description"] = ln["description"]
+        return str(invoice_id)
+
+    # ---- transactions ------------------------------------------------
+    def transactions_add(self, vars: dict[str, Any]) -> str:
+        errors: dict[str, dict[str, str]] = {}
+        if not vars.get("client_id") or int(vars["client_id"]) not in self.clients:
+            errors["client_id"] = {"exists": "Invalid client ID."}
+        amount = _dec(vars.get("amount"), 4)
+        if amount is None or amount <= 0:
+            errors["amount"] = {"format": "Amount must be a number."}
+        if not re.fullmatch(r"[A-Z]{3}", str(vars.get("currency") or "")):
+            errors["currency"] = {"length": "Currency must be 3 characters."}
+        if errors:
+            raise InvalidError(errors)
+        tid = len(self.transactions) + 1
+        self.transactions[tid] = {
+            "id": str(tid), "client_id": str(vars["client_id"]), "amount": amount,
+            "currency": vars["currency"], "type": vars.get("type", "other"),
+            "status": vars.get("status", "approved"),
+            "transaction_id": vars.get("transaction_id"),
+            "date_added": vars.get("date_added") or self.now}
+        return str(tid)
+
+    def transactions_apply(self, transaction_id: str, vars: dict[str, Any]) -> Any:
+        txn = self.transactions.get(int(transaction_id))
+        if txn is None or txn["status"] != "approved":
+            raise InvalidError({"transaction_id": {"exists": "Invalid transaction."}})
+        left = txn["amount"] - sum((a["amount"] for a in self.applied
+                                    if a["transaction_id"] == int(transaction_id)), Decimal(0))
+        for item in _list(vars.get("amounts")):
+            inv = self.invoices.get(int(item.get("invoice_id") or 0))
+            amount = _dec(item.get("amount"), 4)
+            if inv is None or amount is None or amount <= 0:
+                raise InvalidError({"amounts": {"invoice_id": "Invalid invoice or amount."}})
+            if inv["currency"] != txn["currency"]:
+                raise InvalidError({"amounts": {"currency": "Currencies do not match."}})
+            due = self._total(inv) - self._paid(int(inv["id"]))
+            if amount > due or amount > left:
+                raise InvalidError({"amounts": {"overage": "The amount exceeds what is due "
+                                                "or what the transaction has left."}})
+            self.applied.append({"transaction_id": int(transaction_id),
+                                 "invoice_id": int(inv["id"]), "amount": amount,
+                                 "date": self.now})
+            left -= amount
+            if amount == due:
+                inv["date_closed"] = self.now
+        return None
+
+    def transactions_edit(self, transaction_id: str, vars: dict[str, Any]) -> Any:
+        txn = self.transactions.get(int(transaction_id))
+        if txn is None:
+            return False
+        txn["status"] = vars.get("status", txn["status"])
+        if txn["status"] in ("void", "refunded", "returned", "declined", "error"):
+            for a in [a for a in self.applied if a["transaction_id"] == int(transaction_id)]:
+                self.applied.remove(a)
+                self.invoices[a["invoice_id"]]["date_closed"] = None
+        return str(transaction_id)
+
+    def transactions_get_applied(self, transaction_id: str | None = None,
+                                 invoice_id: str | None = None) -> list[dict[str, Any]]:
+        out = []
+        for a in self.applied:
+            if (transaction_id and a["transaction_id"] != int(transaction_id)) or \
+                    (invoice_id and a["invoice_id"] != int(invoice_id)):
+                continue
+            txn = self.transactions[a["transaction_id"]]
+            out.append({**{k: v for k, v in txn.items() if k != "amount"},
+                        "amount": f"{txn['amount']:.4f}", "invoice_id": str(a["invoice_id"]),
+                        "applied_amount": f"{a['amount']:.4f}", "applied_date": a["date"]})
+        return out
 
     # ---- test helpers ------------------------------------------------
     def invoices_of(self, client_id: str) -> list[dict[str, Any]]:
