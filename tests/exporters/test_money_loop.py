@@ -24,6 +24,7 @@ from rebill.exporters import ledger
 from rebill.exporters.reconcile import reconcile
 from rebill.exporters.run import export_period
 from rebill.flows.commands.rating import _receivables
+from rebill.flows.reports.commitments import commitment_summary, commitments_section
 from rebill.layout import rated_dir
 from rebill.normalize.catalog import connect
 from rebill.normalize.lake import load_partition
@@ -213,6 +214,17 @@ def test_commitment_tenants(loop_cfg: Config) -> None:
                           "billed_amount FROM commitment_tenants ORDER BY 1, 2").fetchall()
     finally:
         con.close()
+    con = connect(cfg.home)
+    try:
+        summary = {r["commitment_id"].split(":")[0]: (r["utilization_pct"], r["tenants"])
+                   for r in commitment_summary(con, Period.parse("2023-01"))}
+        html = commitments_section(con, Period.parse("2023-01"))
+    finally:
+        con.close()
+    assert summary["commitment_discount_usage_scenario_3"] == (Decimal("75.0"), "acme, globex")
+    assert summary["zero_percent_utilization_without_commitment_discount_flexibility"] == \
+        (Decimal("0.0"), None)
+    assert "<h2>Commitments</h2>" in html and "acme, globex" in html
     assert got == [
         ("commitment_discount_usage_scenario_1", "acme", Decimal("1.00"), Decimal("1.00")),
         ("commitment_discount_usage_scenario_3", "acme", Decimal("0.25"), Decimal("0.25")),
