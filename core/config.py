@@ -249,6 +249,10 @@ class Config(Strict):
         dup = next((i for i in ids if ids.count(i) > 1), None)
         if dup:
             raise ValueError(f"tenant id {dup!r} appears twice")
+        for i, t in enumerate(self.tenants):
+            if t.target in ("fossbilling", "blesta") and getattr(self.exporters, t.target) is None:
+                raise ValueError(f"tenants[{i}].target: {t.target!r} needs an "
+                                 f"[exporters.{t.target}] table")
         pools = [p.name for p in self.shared]
         dup = next((p for p in pools if pools.count(p) > 1), None)
         if dup:

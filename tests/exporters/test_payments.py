@@ -163,3 +163,23 @@ def test_reconcile_cli_exit_and_unreachable_target(
     assert down.exit_code == 1
     assert "failed: acme 2026-10 fossbilling: fossbilling invoice/get:" in down.output
     assert "Traceback" not in down.output
+
+
+def test_nightly_step_reports_drift_as_warnings(loop_cfg: Config, fossbilling: FakeFossBilling,
+                                                retry: Any) -> None:
+    from rebill.flows.nightly import _reconcile
+
+    ids = _exported(loop_cfg, retry)
+    assert _reconcile(loop_cfg, lambda _: None) == []
+    fb(fossbilling, "invoice/delete", {"id": ids["globex"]})
+    assert _reconcile(loop_cfg, lambda _: None) == [
+        f"reconciliation: globex {PERIOD} fossbilling {ids['globex']}: missing: invoice "
+        f"{ids['globex']} is gone from fossbilling (deleted?)"]
+
+
+def test_tenant_target_needs_its_exporter(make_config: Any) -> None:
+    from rebill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"tenants\[0\]\.target: 'blesta' needs an "
+                       r"\[exporters\.blesta\] table"):
+        make_config({"tenants": [{"id": "a", "target": "blesta"}]})
