@@ -83,15 +83,18 @@ def _load_spec(cfg: Config) -> None:
                    Period.parse("2023-01"))
 
 
-def _receivables_rows(cfg: Config) -> dict[str, tuple[Any, ...]]:
+def _query(cfg: Config, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     con = connect(cfg.home)
     try:
-        rows = con.execute(
-            "SELECT tenant_id, target, status, amount_paid, remote_total, currency, "
-            "strftime(paid_at, '%Y-%m-%d %H:%M'), number, previous_status FROM receivables "
-            "WHERE period = ? ORDER BY tenant_id", [PERIOD]).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def _receivables_rows(cfg: Config) -> dict[str, tuple[Any, ...]]:
+    rows = _query(cfg, "SELECT tenant_id, target, status, amount_paid, remote_total, currency, "
+                       "strftime(paid_at, '%Y-%m-%d %H:%M'), number, previous_status "
+                       "FROM receivables WHERE period = ? ORDER BY tenant_id", [PERIOD])
     return {r[0]: r[1:] for r in rows}
 
 
@@ -156,14 +159,9 @@ def test_money_loop(loop_cfg: Config, fossbilling: FakeFossBilling, blesta: Fake
 
     # Commitments: the FOCUS 1.2 spec's examples, by hand.
     _load_spec(cfg)
-    con = connect(cfg.home)
-    try:
-        rows = con.execute(
-            "SELECT split_part(commitment_id, ':', 1), day, used_cost, unused_cost, "
-            "utilization, list_cost, savings_vs_list, savings_vs_contracted, purchase_cost "
-            "FROM commitments ORDER BY 1").fetchall()
-    finally:
-        con.close()
+    rows = _query(cfg, "SELECT split_part(commitment_id, ':', 1), day, used_cost, unused_cost, "
+                       "utilization, list_cost, savings_vs_list, savings_vs_contracted, "
+                       "purchase_cost FROM commitments ORDER BY 1")
     d = Decimal
     assert [(r[0], str(r[1]), *r[2:]) for r in rows] == [
         # one-time purchase of 8,760 hours: the fee, no usage yet
@@ -185,12 +183,8 @@ def test_commitment_tenants(loop_cfg: Config) -> None:
     """Which tenants the used commitment rows went to, shared rows split by rated cost."""
     cfg = loop_cfg
     _load_spec(cfg)
-    con = connect(cfg.home)
-    try:
-        used = con.execute("SELECT x_source, x_row_id, CommitmentDiscountId FROM costs "
-                           "WHERE CommitmentDiscountStatus = 'Used' ORDER BY 3").fetchall()
-    finally:
-        con.close()
+    used = _query(cfg, "SELECT x_source, x_row_id, CommitmentDiscountId FROM costs "
+                       "WHERE CommitmentDiscountStatus = 'Used' ORDER BY 3")
     assert len(used) == 2  # usage scenarios 1 and 3
     (src1, row1, _), (src3, row3, _) = used
 
@@ -212,10 +206,6 @@ def test_commitment_tenants(loop_cfg: Config) -> None:
     try:
         got = con.execute("SELECT split_part(commitment_id, ':', 1), tenant_id, used_cost, "
                           "billed_amount FROM commitment_tenants ORDER BY 1, 2").fetchall()
-    finally:
-        con.close()
-    con = connect(cfg.home)
-    try:
         summary = {r["commitment_id"].split(":")[0]: (r["utilization_pct"], r["tenants"])
                    for r in commitment_summary(con, Period.parse("2023-01"))}
         html = commitments_section(con, Period.parse("2023-01"))
