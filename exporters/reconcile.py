@@ -30,11 +30,12 @@ from rebill.config import Config
 from rebill.datasets import RECEIVABLES, RECONCILIATION
 from rebill.errors import RebillError
 from rebill.exporters import ledger
-from rebill.exporters.http import Retry
-from rebill.exporters.model import Line, check_period
+from rebill.exporters.model import check_period
 from rebill.exporters.readback import RemoteInvoice, read_back
 from rebill.exporters.run import make_target
 from rebill.layout import receivables_dir, reconciliation_dir
+from rebill.lines import Line
+from rebill.retry import Retry
 
 
 @dataclass(frozen=True)

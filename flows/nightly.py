@@ -52,7 +52,7 @@ def closed_period(cfg: Config, today: date) -> Period | None:
 
 def export_state(cfg: Config, period: Period) -> tuple[int, int]:
     """(invoices of ``period``, how many the ledger has for their tenant's target)."""
-    con = connect(cfg.home)
+    con = connect(cfg.home, cfg.rebill.memory_limit)
     try:
         rows = con.execute(
             "SELECT tenant_id, status, target FROM invoices WHERE period = ?",
@@ -137,7 +137,7 @@ def _budget_warnings(cfg: Config, today: date) -> list[str]:
     """Budgets projected over, anomalies of the last week, stale sources."""
     from rebill.flows.reports import anomaly_warnings, budget_warnings, stale_sources
 
-    con = connect(cfg.home)
+    con = connect(cfg.home, cfg.rebill.memory_limit)
     try:
         return (budget_warnings(con, cfg, Period.of(today), today)
                 + anomaly_warnings(con, today) + stale_sources(con, cfg, today))

@@ -35,6 +35,7 @@ from rebill.normalize.loads import write_empty as write_empty_loads
 from rebill.normalize.receivables import receivables_sql
 from rebill.normalize.store import lake_of
 from rebill.schema import ARROW_SCHEMA
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.catalog")
 
@@ -109,20 +110,16 @@ def ensure_layout(home: Path) -> None:
     _write_empty(reconciliation_dir(home) / f"{SCHEMA_DIR}.parquet", RECONCILIATION)
 
 
-def _q(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def view_sql(home: Path) -> dict[str, str]:
     """``CREATE OR REPLACE VIEW`` statements, by view name."""
     home = home.resolve()
-    lake = _q(lake_of(home).glob())
-    rated = {n: _q(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
+    lake = literal(lake_of(home).glob())
+    rated = {n: literal(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
         "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "
         f"read_parquet({lake}, hive_partitioning=false)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
-        f"read_parquet({_q(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
+        f"read_parquet({literal(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
         "rated_costs": "CREATE OR REPLACE VIEW rated_costs AS SELECT * FROM "
         f"read_parquet({rated['rated_costs']}, hive_partitioning=false)",
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
@@ -131,7 +128,7 @@ def view_sql(home: Path) -> dict[str, str]:
         f"read_parquet({rated['invoice_lines']}, hive_partitioning=false)",
         "invoices": f"""CREATE OR REPLACE VIEW invoices AS
 WITH ledger AS (
-  SELECT * FROM read_parquet({_q(exports_file(home))}, hive_partitioning=false)
+  SELECT * FROM read_parquet({literal(exports_file(home))}, hive_partitioning=false)
   QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
 )
 SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
@@ -140,8 +137,8 @@ SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
 FROM read_parquet({rated['invoices']}, hive_partitioning=false) d
 LEFT JOIN ledger l USING (tenant_id, period)""",
         "anomalies": ANOMALIES_SQL,
-        **receivables_sql(_q(receivables_dir(home) / "*.parquet"),
-                          _q(reconciliation_dir(home) / "*.parquet")),
+        **receivables_sql(literal(receivables_dir(home) / "*.parquet"),
+                          literal(reconciliation_dir(home) / "*.parquet")),
         **COMMITMENTS_SQL,
     }
 
@@ -159,7 +156,7 @@ def refresh_catalog(home: Path) -> bool:
     """(Re)define the views in ``<home>/rebill.duckdb``; False if an analyst holds it."""
     ensure_layout(home)
     try:
-        con = duck.connect(str(catalog_file(home)), memory_limit=None)
+        con = duck.connect(str(catalog_file(home)))
     except duckdb.IOException as err:
         log.warning("catalog %s is in use (%s); its views are refreshed on the next run",
                     catalog_file(home), str(err).splitlines()[0])
