@@ -315,20 +315,6 @@ class Config(Strict):
         return value
 
     @model_validator(mode="after")
-    def _matches_known_sources(self) -> Config:
-        if not self.sources:  # a rating-only file (lake loaded elsewhere): nothing to check
-            return self
-        known = ", ".join(sorted(self.sources)) or "none configured"
-        entries = [(f"tenants[{i}]", t.match) for i, t in enumerate(self.tenants)]
-        entries += [(f"shared[{i}]", p.match) for i, p in enumerate(self.shared)]
-        for where, matches in entries:
-            for j, m in enumerate(matches):
-                if m.source is not None and m.source not in self.sources:
-                    raise ValueError(f"{where}.match[{j}].source: unknown source {m.source!r} "
-                                     f"(sources: {known})")
-        return self
-
-    @model_validator(mode="after")
     def _home_is_a_folder(self) -> Config:
         if self.home.exists() and not self.home.is_dir():
             raise ValueError(f"rebill.home: {self.home} is a file, not a folder")
@@ -371,6 +357,13 @@ class Config(Strict):
         """Where a tenant's invoices go: its ``target``, else ``[rebill].export_to``."""
         tenant = next((t for t in self.tenants if t.id == tenant_id), None)
         return (tenant.target if tenant else None) or self.rebill.export_to
+
+    def match_sources(self) -> list[tuple[str, str]]:
+        """(key, source id) of every ``source`` a tenant or pool match names."""
+        entries = [(f"tenants[{i}]", t.match) for i, t in enumerate(self.tenants)]
+        entries += [(f"shared[{i}]", p.match) for i, p in enumerate(self.shared)]
+        return [(f"{where}.match[{j}].source", m.source) for where, matches in entries
+                for j, m in enumerate(matches) if m.source is not None]
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

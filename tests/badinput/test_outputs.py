@@ -12,7 +12,8 @@ import pytest
 
 from rebill.csvsafe import neutralize
 from rebill.exporters.file import invoice_csv
-from rebill.exporters.model import TITLE_MAX, Invoice, Line, clean_title
+from rebill.exporters.model import TITLE_MAX, Invoice, clean_title
+from rebill.lines import Line
 from tests.badinput.conftest import rebill
 
 NEUTRALIZE = [
@@ -40,8 +41,8 @@ def test_neutralize(cell: object, expected: object) -> None:
 
 
 def _line(description: str, amount: str, no: int = 1) -> Line:
-    return Line(no, "usage", description, "AWS", "=cmd", Decimal(amount), "USD", True,
-                Decimal(2), "@Hours")
+    return Line("acme", "usage", description, Decimal(amount), "USD", provider="AWS",
+                service="=cmd", quantity=Decimal(2), unit="@Hours", line_no=no)
 
 
 def test_invoice_csv_neutralizes_text_and_keeps_amounts() -> None:
