@@ -123,9 +123,13 @@ class Billing(Strict):
     company: str | None = None
 
 
+TargetName = Literal["file", "fossbilling", "blesta"]
+
+
 class Tenant(Strict):
     id: SafeId
     name: str | None = None
+    target: TargetName | None = None  # billing target; default: [rebill].export_to
     currency: Currency | None = None  # default: [rebill].currency
     markup: Percent = Decimal(0)
     start: date | None = None  # inclusive
@@ -215,6 +219,7 @@ class Blesta(Strict):
     key_env: str = "BLESTA_API_KEY"
     create_clients: bool = False
     client_group_id: int = 1
+    company_id: int = Field(default=1, ge=1)  # the Blesta company the API user belongs to
     due_days: int = Field(default=14, ge=0)
     status: Literal["active", "draft", "proforma"] = "active"
     timeout: float = 30.0
@@ -257,7 +262,7 @@ class Settings(Strict):
     provider_tax: Literal["exclude", "passthrough"] = "exclude"
     group_by: list[str] = Field(default_factory=lambda: ["provider", "service"])
     close_day: int = Field(default=5, ge=1, le=28)
-    export_to: Literal["file", "fossbilling", "blesta"] = "file"
+    export_to: TargetName = "file"
     lake_uri: str | None = None  # s3://bucket/prefix for an object-store lake
     lake_endpoint: str | None = None  # S3-compatible store; else $AWS_ENDPOINT_URL
     memory_limit: str = "2GB"  # a size such as 512MB or 2GB (checked: it reaches SQL)
@@ -321,6 +326,10 @@ class Config(Strict):
         dup = next((i for i in ids if ids.count(i) > 1), None)
         if dup:
             raise ValueError(f"tenant id {dup!r} appears twice")
+        for i, t in enumerate(self.tenants):
+            if t.target in ("fossbilling", "blesta") and getattr(self.exporters, t.target) is None:
+                raise ValueError(f"tenants[{i}].target: {t.target!r} needs an "
+                                 f"[exporters.{t.target}] table")
         pools = [p.name for p in self.shared]
         dup = next((p for p in pools if pools.count(p) > 1), None)
         if dup:
@@ -343,6 +352,11 @@ class Config(Strict):
 
     def tenant_currency(self, tenant: Tenant) -> str:
         return tenant.currency or self.rebill.currency
+
+    def tenant_target(self, tenant_id: str) -> str:
+        """Where a tenant's invoices go: its ``target``, else ``[rebill].export_to``."""
+        tenant = next((t for t in self.tenants if t.id == tenant_id), None)
+        return (tenant.target if tenant else None) or self.rebill.export_to
 
     def match_sources(self) -> list[tuple[str, str]]:
         """(key, source id) of every ``source`` a tenant or pool match names."""

@@ -94,3 +94,41 @@ RATED_FILES: dict[str, pa.Schema] = {
     "invoice_lines": INVOICE_LINES,
     "invoices": INVOICE_DRAFTS,
 }
+
+# One row per exported invoice and read-back (``rebill reconcile``); appended, never
+# rewritten, so a status change is visible as a new row. Status: unpaid, paid,
+# partially_paid, overdue, cancelled, void, refunded, missing (gone remotely) or
+# not_tracked (the file target has no payments).
+RECEIVABLES = pa.schema([
+    ("target", pa.string()),
+    ("tenant_id", pa.string()),
+    ("period", pa.string()),
+    ("external_id", pa.string()),
+    ("number", pa.string()),  # the remote invoice number (FOSSBilling renumbers paid ones)
+    ("status", pa.string()),
+    ("currency", pa.string()),  # the remote invoice's currency
+    ("exported_subtotal", LINE_MONEY),
+    ("remote_subtotal", LINE_MONEY),
+    ("remote_total", LINE_MONEY),  # with the billing system's tax
+    ("amount_paid", LINE_MONEY),
+    ("amount_due", LINE_MONEY),
+    ("paid_at", TS_ARROW),
+    ("due_at", pa.date32()),
+    ("checked_at", TS_ARROW),
+])
+
+# Drift between the billing system and what rebill exported (one row per difference).
+RECONCILIATION = pa.schema([
+    ("target", pa.string()),
+    ("tenant_id", pa.string()),
+    ("period", pa.string()),
+    ("external_id", pa.string()),
+    ("kind", pa.string()),  # missing | currency | line_amount | line_missing | line_added
+    #                         | subtotal | renumbered
+    ("line_no", pa.int32()),
+    ("expected", pa.string()),
+    ("remote", pa.string()),
+    ("difference", LINE_MONEY),
+    ("detail", pa.string()),
+    ("checked_at", TS_ARROW),
+])

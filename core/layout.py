@@ -55,3 +55,13 @@ def catalog_file(home: Path) -> Path:
 
 def exports_dir(home: Path, period_label: str) -> Path:
     return home / "exports" / period_label
+
+
+def receivables_dir(home: Path) -> Path:
+    """Append-only log of invoice read-backs: one Parquet file per ``rebill reconcile`` run."""
+    return state_dir(home) / "receivables"
+
+
+def reconciliation_dir(home: Path) -> Path:
+    """Drift found by each ``rebill reconcile`` run, one Parquet file per run."""
+    return state_dir(home) / "reconciliation"

@@ -196,6 +196,12 @@ class BlestaTarget:
             if not client:
                 raise FatalExportError(f"tenants[{tenant.id}].billing.blesta: Blesta client "
                                        f"{tenant.billing.blesta} not found")
+            company = str(client.get("company_id") or self.cfg.company_id)
+            if company != str(self.cfg.company_id):
+                raise FatalExportError(
+                    f"tenants[{tenant.id}].billing.blesta: Blesta client {client['id']} "
+                    f"belongs to company {company}, not exporters.blesta.company_id "
+                    f"{self.cfg.company_id}")
             return str(client["id"])
         email = tenant.billing.email
         if not email:

@@ -1,4 +1,7 @@
-"""``rebill export``: push a period's invoices to one target, at most once each.
+"""``rebill export``: push a period's invoices to their targets, at most once each.
+
+Each tenant goes to its own target (``target`` on the tenant, else
+``[rebill].export_to``) unless ``--target`` names one for all.
 
 For each tenant of the period: the ledger says whether this invoice already
 went to the target (then nothing happens) or went anywhere with different
@@ -80,36 +83,52 @@ def refusal(invoice: Invoice, entries: list[ledger.Entry]) -> str | None:
     return None
 
 
-def export_period(cfg: Config, period: str, target: str = "file", *,
+def export_period(cfg: Config, period: str, target: str | None = None, *,
                   tenant: str | None = None, dry_run: bool = False,
                   echo: Callable[[str], None] = print, hook: StepHook = no_hook,
                   transport: httpx.BaseTransport | None = None,
                   retry: Retry | None = None) -> Outcome:
-    """Export ``period`` to ``target``; raises ExportError if any invoice failed."""
+    """Export ``period`` to ``target`` (None: each tenant to its own target, see
+    :meth:`Config.tenant_target`); raises ExportError if any invoice failed."""
     check_period(period)
     if tenant is not None:
         cfg.tenant(tenant)
+    if target is not None and target not in TARGETS:
+        raise ConfigError(f"--target {target!r}: use one of {', '.join(TARGETS)}")
     home = cfg.home
     invoices = load_invoices(home, period, tenant)
     outcome = Outcome()
     if not invoices:
         echo(f"no invoice lines for {period}" + (f" and tenant {tenant}" if tenant else ""))
         return outcome
-    dest = make_target(cfg, target, dry_run=dry_run, hook=hook, transport=transport,
+    groups: dict[str, list[Invoice]] = {}
+    for invoice in invoices:
+        groups.setdefault(target or cfg.tenant_target(invoice.tenant_id), []).append(invoice)
+    for name in sorted(groups):
+        _export_group(cfg, name, groups[name], outcome, dry_run=dry_run, echo=echo, hook=hook,
+                      transport=transport, retry=retry)
+    if outcome.failed:
+        where = target or ", ".join(sorted(groups))
+        raise ExportError(f"{len(outcome.failed)} of {len(invoices)} invoice(s) not exported "
+                          f"to {where}: {outcome.failed[0]}")
+    return outcome
+
+
+def _export_group(cfg: Config, name: str, invoices: list[Invoice], outcome: Outcome, *,
+                  dry_run: bool, echo: Callable[[str], None], hook: StepHook,
+                  transport: httpx.BaseTransport | None, retry: Retry | None) -> None:
+    """Export the invoices bound for one target (one client, one lock)."""
+    dest = make_target(cfg, name, dry_run=dry_run, hook=hook, transport=transport,
                        retry=retry)
     try:
         if dry_run:
             _dry_run(cfg, dest, invoices, echo, outcome)
         else:
-            with home_lock(home, "exports"):
+            with home_lock(cfg.home, "exports"):
                 for invoice in invoices:
                     _export_one(cfg, dest, invoice, echo, hook=hook, outcome=outcome)
     finally:
         dest.close()
-    if outcome.failed:
-        raise ExportError(f"{len(outcome.failed)} of {len(invoices)} invoice(s) not exported "
-                          f"to {target}: {outcome.failed[0]}")
-    return outcome
 
 
 def _dry_run(cfg: Config, dest: Target, invoices: list[Invoice],

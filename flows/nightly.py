@@ -3,7 +3,7 @@
 Plain steps here; :mod:`flows.schedule` wraps them in Prefect flows. The
 month before the current one stays open (ingested and re-rated, since
 providers restate it) through ``close_day``; from ``close_day`` on it is
-exported to ``export_to`` once: the export ledger makes later nights a
+exported once, each tenant to its target (``export_to`` by default): the export ledger makes later nights a
 no-op. A failing source fails only its own partitions: the other sources
 finish, the closed period is not exported while its data is incomplete, and
 the run reports the failure (non-zero exit).
@@ -50,13 +50,18 @@ def closed_period(cfg: Config, today: date) -> Period | None:
     return None
 
 
-def export_state(cfg: Config, period: Period, target: str) -> tuple[int, int]:
-    """(invoices of ``period``, how many of them the ledger has for ``target``)."""
+def export_state(cfg: Config, period: Period) -> tuple[int, int]:
+    """(invoices of ``period``, how many the ledger has for their tenant's target)."""
     con = connect(cfg.home, cfg.rebill.memory_limit)
-    rows = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE status = 'exported' AND target = ?) "
-        "FROM invoices WHERE period = ?", [target, period.label]).fetchall()
-    return int(rows[0][0]), int(rows[0][1])
+    try:
+        rows = con.execute(
+            "SELECT tenant_id, status, target FROM invoices WHERE period = ?",
+            [period.label]).fetchall()
+    finally:
+        con.close()
+    done = sum(1 for tenant_id, status, target in rows
+               if status == "exported" and target == cfg.tenant_target(tenant_id))
+    return len(rows), done
 
 
 def run_nightly(cfg: Config, today: date, loader: Loader,
@@ -76,7 +81,6 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
             report.errors.append(f"rate {period}: {err}")
 
     closed = closed_period(cfg, today)
-    target = cfg.rebill.export_to
     if closed is not None:
         # a source that failed to list its periods ("-") may hold the closed one too
         incomplete = sorted({o.source for o in report.loads if o.status == "failed"
@@ -86,31 +90,47 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
                                   "failed; it is exported on the next good night")
             report.errors.append(report.export_note)
         else:
-            _export_closed(cfg, closed, target, report, echo)
+            _export_closed(cfg, closed, report, echo)
 
+    report.warnings += _reconcile(cfg, echo)
     report.warnings += _budget_warnings(cfg, today)
     return report
 
 
-def _export_closed(cfg: Config, closed: Period, target: str, report: NightlyReport,
+def _reconcile(cfg: Config, echo: Callable[[str], None]) -> list[str]:
+    """Read exported invoices back (payment status, drift): warnings, never a failed night."""
+    from rebill.exporters.ledger import read_ledger
+    from rebill.exporters.reconcile import reconcile
+
+    if not any(e.target != "file" for e in read_ledger(cfg.home)):
+        return []
+    try:
+        result = reconcile(cfg, echo=echo)
+    except RebillError as err:
+        return [f"reconcile: {err}"]
+    return ([f"reconciliation: {d.line()}" for d in result.drift]
+            + [f"reconcile failed: {f}" for f in result.failed])
+
+
+def _export_closed(cfg: Config, closed: Period, report: NightlyReport,
                    echo: Callable[[str], None]) -> None:
-    """Export the closed period unless the ledger already has all of it."""
+    """Export the closed period (each tenant to its target) unless the ledger has all of it."""
     from rebill.exporters.run import export_period
 
     try:
         if closed.label not in report.rated and not rated_dir(cfg.home, closed.label).exists():
             rate(cfg, closed)  # never rated while open (installed mid-month)
-        total, done = export_state(cfg, closed, target)
+        total, done = export_state(cfg, closed)
         if total == 0:
             report.export_note = f"{closed}: no invoices to export"
         elif done == total:
-            report.export_note = f"{closed} already exported to {target}"
+            report.export_note = f"{closed} already exported"
         else:
-            export_period(cfg, closed.label, target, echo=echo)
+            export_period(cfg, closed.label, echo=echo)
             report.exported = closed.label
-            report.export_note = f"{closed} exported to {target} ({total - done} invoices)"
+            report.export_note = f"{closed} exported ({total - done} invoices)"
     except RebillError as err:
-        report.errors.append(f"export {closed} to {target}: {err}")
+        report.errors.append(f"export {closed}: {err}")
 
 
 def _budget_warnings(cfg: Config, today: date) -> list[str]:

@@ -19,16 +19,20 @@ import pyarrow.parquet as pq
 
 from rebill import duck
 from rebill.atomic import atomic_write
-from rebill.datasets import EXPORTS, RATED_FILES
+from rebill.datasets import EXPORTS, RATED_FILES, RECEIVABLES, RECONCILIATION
 from rebill.layout import (
     SCHEMA_DIR,
     catalog_file,
     exports_file,
     lake_root,
     rated_root,
+    receivables_dir,
+    reconciliation_dir,
     state_dir,
 )
+from rebill.normalize.commitments import COMMITMENTS_SQL
 from rebill.normalize.loads import write_empty as write_empty_loads
+from rebill.normalize.receivables import receivables_sql
 from rebill.normalize.store import lake_of
 from rebill.schema import ARROW_SCHEMA
 from rebill.sql import literal
@@ -37,6 +41,8 @@ log = logging.getLogger("rebill.catalog")
 
 VIEW_NAMES = (
     "costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices", "anomalies",
+    "receivables", "receivables_history", "reconciliation", "commitments",
+    "commitment_tenants",
 )
 
 # The ``anomalies`` view (docs/analysts.md): a (tenant, provider, service, day)
@@ -100,6 +106,8 @@ def ensure_layout(home: Path) -> None:
     state_dir(home).mkdir(parents=True, exist_ok=True)
     write_empty_loads(home)
     _write_empty(exports_file(home), EXPORTS)
+    _write_empty(receivables_dir(home) / f"{SCHEMA_DIR}.parquet", RECEIVABLES)
+    _write_empty(reconciliation_dir(home) / f"{SCHEMA_DIR}.parquet", RECONCILIATION)
 
 
 def view_sql(home: Path) -> dict[str, str]:
@@ -129,6 +137,9 @@ SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
 FROM read_parquet({rated['invoices']}, hive_partitioning=false) d
 LEFT JOIN ledger l USING (tenant_id, period)""",
         "anomalies": ANOMALIES_SQL,
+        **receivables_sql(literal(receivables_dir(home) / "*.parquet"),
+                          literal(reconciliation_dir(home) / "*.parquet")),
+        **COMMITMENTS_SQL,
     }
 
 

@@ -13,9 +13,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         period: Annotated[str, typer.Option("--period", help="Billing period, YYYY-MM")],
-        target: Annotated[str, typer.Option(
+        target: Annotated[str | None, typer.Option(
             "--target", help="file (JSON + CSV under <home>/exports/<period>/), "
-                             "fossbilling or blesta")] = "file",
+                             "fossbilling or blesta; default: each tenant's own target "
+                             "(tenant target, else [rebill].export_to)")] = None,
         tenant: Annotated[str | None, typer.Option(
             "--tenant", help="Export only this tenant's invoice")] = None,
         dry_run: Annotated[bool, typer.Option(
@@ -33,3 +34,23 @@ def register(app: typer.Typer) -> None:
             if not dry_run:
                 typer.echo(f"{len(outcome.exported)} exported, {len(outcome.skipped)} "
                            "already exported")
+
+    @app.command()
+    def reconcile(
+        period: Annotated[str | None, typer.Option(
+            "--period", help="Only invoices of this period, YYYY-MM (default: all exported)")
+        ] = None,
+        config_path: ConfigOpt = None,
+    ) -> None:
+        """Read every exported invoice back from its target (never changing it): payment
+        status into `receivables`, drift from the exported lines into `reconciliation`."""
+        setup_logging()
+        cfg = config(config_path)
+        with user_errors():
+            from rebill.exporters.reconcile import reconcile as run_reconcile
+
+            report = run_reconcile(cfg, period, echo=typer.echo)
+        typer.echo(f"{len(report.receivables)} invoice(s) read back, {len(report.drift)} "
+                   f"drift row(s), {len(report.failed)} failed")
+        if report.drift or report.failed:
+            raise typer.Exit(1)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
+from duckdb import DuckDBPyConnection
 
 from rebill.config import Config
 from rebill.flows.common import ConfigOpt, config, fail, user_errors
@@ -116,9 +117,23 @@ def _operations(cfg: Config, period: Period) -> None:
         typer.echo("invoices: " + (", ".join(
             f"{n} {state}" + (f" to {target}" if target else "") for state, target, n in invoices)
             or "none"))
+        _receivables(con, period)
         warnings = (stale_sources(con, cfg, today) + budget_warnings(con, cfg, period, today)
                     + anomaly_warnings(con, today))
     finally:
         con.close()
     for w in warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+
+
+def _receivables(con: DuckDBPyConnection, period: Period) -> None:
+    """Payment status read back by ``rebill reconcile`` and any drift it found."""
+    states = con.execute(
+        "SELECT status, count(*) FROM receivables WHERE period = ? GROUP BY 1 ORDER BY 1",
+        [period.label]).fetchall()
+    if states:
+        typer.echo("receivables: " + ", ".join(f"{n} {s}" for s, n in states))
+    for tenant, target, ext, detail in con.execute(
+            "SELECT tenant_id, target, external_id, detail FROM reconciliation "
+            "WHERE period = ? ORDER BY ALL", [period.label]).fetchall():
+        typer.echo(f"reconciliation: {tenant} {period} {target} {ext}: {detail}")

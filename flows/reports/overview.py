@@ -18,6 +18,7 @@ import duckdb
 
 from rebill.config import Config
 from rebill.flows.reports.charts import Bar, bar_chart
+from rebill.flows.reports.commitments import commitments_section
 from rebill.flows.reports.page import Col, esc, page, table
 from rebill.flows.reports.query import fetch_dicts
 from rebill.periods import Period
@@ -172,4 +173,5 @@ def render_overview(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period)
                         Col("Amount", "amount", "money"),
                         Col("Median", "trailing_median", "money"), Col("Currency", "currency")],
                        anomalies(con, period), css="anomalies"))
+    parts.append(commitments_section(con, period))
     return page(f"Finance overview {period.label}", "\n".join(parts))

@@ -8,6 +8,16 @@ headers (401 otherwise); ``{"response": ...}`` envelope, ``false`` for a
 missing record; validation errors are 400 with ``errors: {field: {code:
 text}}``; unknown model or method 404. Amounts come back as 4-decimal strings.
 
+Payments as Blesta records them: ``transactions/add`` records a payment
+without applying it; ``transactions/apply`` applies (part of) it to invoices
+(never more than the transaction's unapplied amount or the invoice's due) and
+closes an invoice once nothing is due (``date_closed``); a partial payment
+leaves it open with ``paid`` and ``due``. ``transactions/edit`` to a
+``refunded``/``void``/``returned`` status unapplies it and reopens the invoice.
+``transactions/getApplied`` lists what was applied to an invoice.
+``invoices/edit`` updates lines (with ``id``) or adds them. Clients belong to a
+company through their client group (``company_id`` in ``clients/get``).
+
 Faults as in the FOSSBilling fake: ``fake.fail("invoices/add", "lost")``.
 """
 
@@ -19,40 +29,18 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.fossbilling import Faults, php_parse
+from tests.fakes.blesta_payments import BlestaPayments, InvalidError, _dec, _list
+from tests.fakes.faults import Faults, php_parse
 
 PER_PAGE = 20
 BAD_SYNTAX = "The request cannot be fulfilled due to bad syntax."
 
 
-class InvalidError(Exception):
-    def __init__(self, errors: dict[str, dict[str, str]]) -> None:
-        super().__init__(str(errors))
-        self.errors = errors
-
-
-def _dec(value: Any, places: int) -> Decimal | None:
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not d.is_finite():
-        return None
-    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-def _list(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [value[k] for k in sorted(value, key=int)]
-    return list(value or [])
-
-
-class FakeBlesta:
+class FakeBlesta(BlestaPayments):
     def __init__(self, user: str = "rebill-api", key: str = "bl-secret-key-456") -> None:
         self.user, self.key = user, key
         self.clients: dict[int, dict[str, Any]] = {}
@@ -67,8 +55,16 @@ class FakeBlesta:
             "clients/create": self.clients_create, "invoices/add": self.invoices_add,
             "invoices/get": self.invoices_get, "invoices/getList": self.invoices_get_list,
             "invoices/setMeta": self.invoices_set_meta, "invoices/getMeta": self.invoices_get_meta,
-            "invoices/delete": self.invoices_delete,
+            "invoices/delete": self.invoices_delete, "invoices/edit": self.invoices_edit,
+            "transactions/add": self.transactions_add,
+            "transactions/apply": self.transactions_apply,
+            "transactions/edit": self.transactions_edit,
+            "transactions/getApplied": self.transactions_get_applied,
         }
+        self.client_groups = {1: 1}  # client group id -> company id
+        self.transactions: dict[int, dict[str, Any]] = {}
+        self.applied: list[dict[str, Any]] = []  # {transaction_id, invoice_id, amount, date}
+        self.now = "2026-11-21 09:30:00"  # the server clock (UTC)
 
     # ---- lifecycle ---------------------------------------------------
     def start(self) -> FakeBlesta:
@@ -181,7 +177,9 @@ class FakeBlesta:
     # ---- clients -----------------------------------------------------
     def clients_get(self, client_id: str) -> Any:
         client = self.clients.get(int(client_id))
-        return dict(client) if client else False
+        if not client:
+            return False
+        return {**client, "company_id": str(self.client_groups[int(client["client_group_id"])])}
 
     def clients_get_list(self, status: str | None = None, page: str = "1",
                          order_by: Any = None, filters: Any = None) -> list[dict[str, Any]]:
@@ -206,7 +204,7 @@ class FakeBlesta:
         if not vars.get("new_password") or vars.get("new_password") != \
                 vars.get("confirm_password"):
             errors["new_password"] = {"matches": "The passwords do not match."}
-        if str(vars.get("client_group_id")) != "1":
+        if int(vars.get("client_group_id") or 0) not in self.client_groups:
             errors["client_group_id"] = {"exists": "Please select a valid client group."}
         if errors:
             raise InvalidError(errors)
@@ -216,6 +214,7 @@ class FakeBlesta:
             "id": str(cid), "id_code": str(1500 + cid), "username": vars["username"],
             "email": vars["email"], "first_name": vars["first_name"],
             "last_name": vars["last_name"], "company": vars.get("company"), "status": "active",
+            "client_group_id": str(vars["client_group_id"]),
             "settings": vars.get("settings") or {},
         }
         return dict(self.clients[cid])
@@ -257,16 +256,18 @@ class FakeBlesta:
             "status": vars.get("status", "active"), "date_billed": vars["date_billed"],
             "date_due": vars["date_due"], "note_private": vars.get("note_private"),
             "note_public": vars.get("note_public"), "line_items": items, "meta": {},
+            "date_closed": None,
         }
         return str(iid)
 
     def _view(self, inv: dict[str, Any]) -> dict[str, Any]:
-        total = sum((ln["qty"] * ln["amount"] for ln in inv["line_items"]), Decimal(0))
+        total = self._total(inv)
+        paid = self._paid(int(inv["id"]))
         lines = [{**ln, "qty": f"{ln['qty']:.4f}", "amount": f"{ln['amount']:.4f}"}
                  for ln in inv["line_items"]]
         meta = [{"key": k, "value": v} for k, v in sorted(inv["meta"].items())]
-        return {**inv, "line_items": lines, "meta": meta,
-                "total": f"{total.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):.4f}"}
+        return {**inv, "line_items": lines, "meta": meta, "subtotal": f"{total:.4f}",
+                "total": f"{total:.4f}", "paid": f"{paid:.4f}", "due": f"{total - paid:.4f}"}
 
     def invoices_get(self, invoice_id: str) -> Any:
         inv = self.invoices.get(int(invoice_id))
@@ -309,6 +310,27 @@ class FakeBlesta:
             return False
         del self.invoices[int(invoice_id)]
         return True
+
+    def invoices_edit(self, invoice_id: str, vars: dict[str, Any]) -> Any:
+        inv = self.invoices.get(int(invoice_id))
+        if inv is None:
+            return False
+        if vars.get("currency"):
+            inv["currency"] = vars["currency"]
+        for ln in _list(vars.get("lines")):
+            amount, qty = _dec(ln.get("amount"), 4), _dec(ln.get("qty", 1), 4)
+            if amount is None or qty is None:
+                raise InvalidError({"amount": {"format": "Amount must be a number."}})
+            line = next((x for x in inv["line_items"] if x["id"] == str(ln.get("id"))), None)
+            if line is None:
+                line = {"id": str(self.next_id["line"]), "invoice_id": str(invoice_id),
+                        "description": ln.get("description") or "", "tax": "0"}
+                self.next_id["line"] += 1
+                inv["line_items"].append(line)
+            line.update(qty=qty, amount=amount)
+            if ln.get("description"):
+                line["description"] = ln["description"]
+        return str(invoice_id)
 
     # ---- test helpers ------------------------------------------------
     def invoices_of(self, client_id: str) -> list[dict[str, Any]]:

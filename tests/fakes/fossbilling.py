@@ -8,6 +8,13 @@ stored with 2 decimals, integer quantities (truncated, at least 1), the
 invoice taking its client's currency, a non-atomic ``invoice/prepare`` and
 ``invoice/get_list`` ``search`` matching any line title.
 
+Payments: ``invoice/mark_as_paid`` needs a ``gateway_id`` (0.8; the built-in
+Custom gateway, id 1, also needs a ``transactionId``), sets ``paid_at`` and
+renumbers the invoice (its series changes from ``FOSS`` to the paid series
+``PAID`` and it takes the next paid number; the id stays). ``invoice/refund``
+turns a paid invoice into ``refunded``. ``invoice/update {items: {<item_id>:
+{...}}}`` edits lines, as staff would.
+
 Faults: ``fake.fail("invoice/prepare", "500", nth=1)`` makes the nth next call
 of that method fail once: ``500`` (HTML page), ``error200`` (error envelope),
 ``429`` (with Retry-After), ``nonjson`` (PHP fatal text, HTTP 200), ``lost``
@@ -27,54 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-KINDS = ("500", "error200", "429", "nonjson", "lost", "partial")
-
-
-def php_parse(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """PHP-style nested form names (``a[b][0]=v``) into nested dicts (keys as strings)."""
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        m = re.match(r"^([^\[]+)((?:\[[^\]]*\])*)$", name)
-        if not m:
-            out[name] = value
-            continue
-        keys = [m.group(1), *re.findall(r"\[([^\]]*)\]", m.group(2))]
-        node = out
-        for i, raw_key in enumerate(keys):
-            key = raw_key or str(len(node))
-            if i == len(keys) - 1:
-                node[key] = value
-            else:
-                node = node.setdefault(key, {})
-    return out
-
-
-class Faults:
-    """Per-method one-shot failures: the nth next call of a method fails with ``kind``."""
-
-    def __init__(self) -> None:
-        self._plans: dict[str, list[list[Any]]] = {}
-        self.lock = threading.Lock()
-
-    def add(self, method: str, kind: str, nth: int = 1) -> None:
-        assert kind in KINDS, kind
-        with self.lock:
-            self._plans.setdefault(method, []).append([nth, kind])
-
-    def clear(self) -> None:
-        with self.lock:
-            self._plans.clear()
-
-    def take(self, method: str) -> str | None:
-        with self.lock:
-            plans = self._plans.get(method, [])
-            fired = None
-            for plan in plans:
-                plan[0] -= 1
-                if plan[0] == 0 and fired is None:
-                    fired = plan[1]
-            self._plans[method] = [p for p in plans if p[0] > 0]
-            return fired
+from tests.fakes.faults import Faults, php_parse
 
 
 class FossError(Exception):
@@ -118,7 +78,9 @@ class FakeFossBilling:
         self.currencies: dict[str, dict[str, Any]] = {
             default_currency: {"code": default_currency, "conversion_rate": 1, "is_default": 1}}
         self.invoices: dict[int, dict[str, Any]] = {}
-        self.next_id = {"client": 1, "invoice": 1, "line": 1}
+        self.next_id = {"client": 1, "invoice": 1, "line": 1, "paid_nr": 1}
+        self.gateways = {1: "Custom", 2: "PayPalEmail"}
+        self.now = "2026-11-20 10:00:00"  # the server clock for paid_at (UTC)
         self.calls: list[str] = []
         self.bodies: list[tuple[str, str]] = []
         self.faults = Faults()
@@ -331,10 +293,12 @@ class FakeFossBilling:
         client = self._client({"id": data.get("client_id")})
         iid = self.next_id["invoice"]
         self.next_id["invoice"] += 1
-        inv = {"id": iid, "nr": str(iid), "serie_nr": f"FOSS{iid:05d}", "client_id": client["id"],
+        inv = {"id": iid, "serie": "FOSS", "nr": str(iid), "serie_nr": f"FOSS{iid:05d}",
+               "client_id": client["id"],
                "currency": client["currency"] or self.default_currency, "status": "unpaid",
                "approved": 1 if _bool(data.get("approve")) else 0, "notes": None,
-               "due_at": None, "text_1": data.get("text_1"), "lines": []}
+               "due_at": None, "paid_at": None, "gateway_id": data.get("gateway_id"),
+               "text_1": data.get("text_1"), "lines": []}
         self.invoices[iid] = inv  # stored before the items: not atomic (seen)
         items = data.get("items") or []
         if isinstance(items, dict):
@@ -350,9 +314,44 @@ class FakeFossBilling:
         for key in ("due_at", "notes", "text_1", "text_2"):
             if key in data:
                 inv[key] = data[key]
+        if data.get("gateway_id"):
+            inv["gateway_id"] = data["gateway_id"]
         if data.get("new_item"):
             self._add_item(inv, data["new_item"])
+        for item_id, change in (data.get("items") or {}).items():
+            line = next((ln for ln in inv["lines"] if str(ln["id"]) == str(item_id)), None)
+            if line is None:
+                raise FossError("Invoice item not found")
+            if "title" in change:
+                line["title"] = str(change["title"])
+            if "price" in change:
+                line["price"] = _money(change["price"], "price")
         return True  # 'approve' here is ignored, as on 0.6 (seen)
+
+    def m_invoice_mark_as_paid(self, data: dict[str, Any]) -> bool:
+        inv = self._invoice(data)
+        if inv["status"] == "paid":
+            raise FossError("Invoice is already paid")
+        gateway = data.get("gateway_id") or inv.get("gateway_id")
+        if not gateway:
+            raise FossError("Payment gateway is required to mark the invoice as paid")
+        if int(gateway) not in self.gateways:
+            raise FossError("Payment gateway not found")
+        if int(gateway) == 1 and not data.get("transactionId"):
+            raise FossError("Transaction ID is required for the Custom payment gateway")
+        paid_nr = self.next_id["paid_nr"]
+        self.next_id["paid_nr"] += 1
+        inv.update(status="paid", paid_at=self.now,
+                   gateway_id=int(gateway), serie="PAID", nr=str(paid_nr),
+                   serie_nr=f"PAID{paid_nr:05d}")
+        return True
+
+    def m_invoice_refund(self, data: dict[str, Any]) -> bool:
+        inv = self._invoice(data)
+        if inv["status"] != "paid":
+            raise FossError("Only paid invoices can be refunded")
+        inv["status"] = "refunded"
+        return True
 
     def m_invoice_approve(self, data: dict[str, Any]) -> bool:
         self._invoice(data)["approved"] = 1

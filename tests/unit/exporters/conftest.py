@@ -59,6 +59,16 @@ def write_lines(home: Path, period: str, lines: list[dict[str, Any]]) -> None:
                    folder / "invoices.parquet")
 
 
+INITECH = [
+    {"tenant_id": "initech", "line_no": 1, "kind": "usage", "description": "DigitalOcean Droplets",
+     "provider": "DigitalOcean", "service": "Droplets", "amount": Decimal("80.00"),
+     "currency": "USD", "taxed": True, "quantity": None, "unit": None},
+    {"tenant_id": "initech", "line_no": 2, "kind": "fee", "description": "Support plan",
+     "provider": None, "service": None, "amount": Decimal("20.50"), "currency": "USD",
+     "taxed": False, "quantity": None, "unit": None},
+]
+
+
 def expected(tenant: str, lines: list[dict[str, Any]] | None = None) -> list[Decimal]:
     return [ln["amount"] for ln in (lines or LINES) if ln["tenant_id"] == tenant]
 
@@ -123,3 +133,26 @@ def cfg(cfg_for: Callable[..., Config]) -> Config:
     config = cfg_for()
     write_lines(config.home, "2026-10", LINES)
     return config
+
+
+@pytest.fixture
+def loop_cfg(make_config: Callable[[dict[str, Any]], Config], fossbilling: FakeFossBilling,
+             blesta: FakeBlesta, secrets_env: None) -> Config:
+    cfg = make_config({
+        "tenants": [
+            {"id": "acme", "name": "Acme Corp", "currency": "EUR", "target": "fossbilling",
+             "billing": {"email": "billing@acme.example"}},
+            {"id": "globex", "name": "Globex", "currency": "USD", "target": "fossbilling",
+             "billing": {"email": "ap@globex.example"}},
+            {"id": "initech", "name": "Initech", "currency": "USD", "target": "blesta",
+             "billing": {"email": "ap@initech.example"}},
+        ],
+        "exporters": {
+            "fossbilling": {"url": fossbilling.url, "api_key_env": FB_ENV,
+                            "create_clients": True},
+            "blesta": {"url": blesta.url, "user_env": BL_USER_ENV, "key_env": BL_KEY_ENV,
+                       "create_clients": True, "company_id": 1},
+        },
+    })
+    write_lines(cfg.home, "2026-10", LINES + INITECH)
+    return cfg
