@@ -13,6 +13,7 @@ the batches are never iterated.
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from typing import Protocol
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from rebill.errors import AuthError
 from rebill.periods import Period
 
 
@@ -108,3 +110,12 @@ class ConnectorSpec:
     config_model: builtins.type[SourceConfig]
     factory: ConnectorFactory
     provider: str  # aws | gcp | digitalocean | linode | focus
+
+
+def token_from_env(source_id: str, var: str, needs: str) -> str:
+    """A source's API token from the environment; missing, an AuthError naming the variable
+    and what the token ``needs`` (its kind and scope)."""
+    token = os.environ.get(var, "").strip()
+    if not token:
+        raise AuthError(f"source {source_id}: environment variable {var} is not set ({needs})")
+    return token

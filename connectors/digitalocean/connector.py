@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 from pydantic import field_validator
 
-from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig, token_from_env
 from rebill.connectors.digitalocean import mapping
 from rebill.connectors.invoice_rows import (
     Billing,
@@ -95,12 +94,8 @@ class DigitalOceanConnector:
         if self._client is None:
             import pydo
 
-            token = os.environ.get(self.cfg.token_env, "").strip()
-            if not token:
-                raise AuthError(
-                    f"source {self.source_id}: environment variable {self.cfg.token_env} is not "
-                    "set (a DigitalOcean read-only token with the billing:read scope)"
-                )
+            token = token_from_env(self.source_id, self.cfg.token_env,
+                                   "a DigitalOcean read-only token with the billing:read scope")
             self._client = pydo.Client(
                 token,
                 endpoint=(self.cfg.endpoint or DEFAULT_ENDPOINT).rstrip("/"),

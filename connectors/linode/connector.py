@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
+from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig, token_from_env
 from rebill.connectors.invoice_rows import Billing, day_row, parse_amount, parse_time, to_batch
 from rebill.connectors.linode import mapping
 from rebill.connectors.spread import DAY, spread, spread_days_evenly
@@ -73,12 +72,8 @@ class LinodeConnector:
         if self._client is None:
             from linode_api4 import LinodeClient
 
-            token = os.environ.get(self.cfg.token_env, "").strip()
-            if not token:
-                raise AuthError(
-                    f"source {self.source_id}: environment variable {self.cfg.token_env} is not "
-                    "set (a Linode personal access token with Account read-only access)"
-                )
+            token = token_from_env(self.source_id, self.cfg.token_env,
+                                   "a Linode personal access token with Account read-only access")
             self._client = LinodeClient(
                 token,
                 base_url=(self.cfg.endpoint or DEFAULT_ENDPOINT).rstrip("/"),
