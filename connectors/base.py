@@ -16,6 +16,7 @@ import builtins
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -55,6 +56,22 @@ class SqlPart:
 
 
 @dataclass
+class Rounding:
+    """Source values rounded to the lake's 12 decimals: how many, and the total lost.
+
+    A connector that rounds fills it while its ``sql_parts`` (or batches) are
+    produced; normalize records it in ``loads``.
+    """
+
+    values: int = 0
+    amount: Decimal = Decimal(0)  # sum of |source value - stored value|
+
+    def add(self, values: int, amount: Decimal | None) -> None:
+        self.values += values
+        self.amount += amount or Decimal(0)
+
+
+@dataclass
 class Extract:
     fingerprint: str
     batches: Iterable[SourceBatch] = ()
@@ -63,6 +80,10 @@ class Extract:
     sql_parts: Callable[[], Sequence[SqlPart]] | None = None
     # Free-form facts for the log (requests made, files read, ...).
     notes: dict[str, str] = field(default_factory=dict)
+    rounding: Rounding = field(default_factory=Rounding)
+    # Called once the load is over (success or not): temporary copies of
+    # downloaded files the sql_parts read.
+    cleanup: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

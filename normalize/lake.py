@@ -44,6 +44,8 @@ class LoadResult:
     rows: int
     fingerprint: str
     billed_cost: dict[str, Decimal]
+    rounded_values: int = 0  # source values rounded to 12 decimals
+    rounded_amount: Decimal = Decimal(0)  # total absolute amount they lost
 
 
 def load_id_for(source_id: str, period: Period, fingerprint: str) -> str:
@@ -184,14 +186,21 @@ def _write(
         tmp.unlink(missing_ok=True)
         staged.unlink(missing_ok=True)
         con.close()
+        if extract.cleanup is not None:
+            extract.cleanup()
     if progress and extract.sql_parts is not None:
         progress(rows)
     single = next(iter(totals.values())) if len(totals) == 1 else None
     append_load(home, LoadRecord(
         load_id, source_id, period.label, extract.fingerprint, rows, single,
-        ",".join(sorted(totals)) or None, started, datetime.now(UTC), "ok"))
+        ",".join(sorted(totals)) or None, started, datetime.now(UTC), "ok",
+        rounded_values=extract.rounding.values, rounded_amount=extract.rounding.amount))
+    if extract.rounding.values:
+        log.warning("%s %s: %d values had digits beyond 12 decimals, rounded (total %s)",
+                    source_id, period, extract.rounding.values, extract.rounding.amount)
     log.info("%s %s loaded %d rows", source_id, period, rows)
-    return LoadResult(source_id, period.label, "loaded", rows, extract.fingerprint, totals)
+    return LoadResult(source_id, period.label, "loaded", rows, extract.fingerprint, totals,
+                      extract.rounding.values, extract.rounding.amount)
 
 
 def _scan(path: Path) -> str:
