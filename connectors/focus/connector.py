@@ -1,4 +1,13 @@
-"""Read FOCUS CSV/Parquet files matched by a glob, one billing period at a time."""
+"""Read FOCUS CSV/Parquet files matched by a glob, one billing period at a time.
+
+Values must be what FOCUS says: ISO 8601 date-times and plain decimals. A
+file saved by a spreadsheet (``9/1/2024 0:00``, ``"$10,100.00 "``) is refused
+with one line naming file, row, column and value, unless the source declares
+its layout (``datetime_format``, ``decimal_separator``, ``thousands_separator``,
+``currency_symbol``). Files whose rows all fall outside the requested range
+are named with the periods they do hold: an ingest never succeeds silently
+having landed nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +15,32 @@ import glob as globlib
 import hashlib
 import logging
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 import duckdb
+from pydantic import field_validator
 
 from rebill import duck
-from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceConfig, SqlPart
-from rebill.connectors.focus.mapping import FALLBACKS, cast_expr, resolve_columns
+from rebill.connectors.base import (
+    ConnectorSpec,
+    Context,
+    Extract,
+    Rounding,
+    SourceConfig,
+    SqlPart,
+)
+from rebill.connectors.focus.mapping import (
+    FALLBACKS,
+    Layout,
+    cast_expr,
+    money_text,
+    resolve_columns,
+)
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.periods import Period
-from rebill.schema import SOURCE_COLUMNS
+from rebill.schema import BY_NAME, MONEY_SQL, SOURCE_COLUMNS
 
 log = logging.getLogger("rebill.focus")
 
@@ -25,6 +49,28 @@ class FocusSource(SourceConfig):
     type: Literal["focus"] = "focus"
     path: str  # glob, relative to the config file's folder
     format: Literal["auto", "csv", "parquet"] = "auto"
+    # A spreadsheet's layout, accepted only when declared (strptime formats,
+    # e.g. "%m/%d/%Y %H:%M"; times are UTC).
+    datetime_format: str | list[str] | None = None
+    decimal_separator: Literal[".", ","] = "."
+    thousands_separator: Literal[",", ".", " ", "'"] | None = None
+    currency_symbol: str | list[str] | None = None  # stripped from amounts, e.g. "$"
+
+    @field_validator("datetime_format")
+    @classmethod
+    def _format(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for fmt in [value] if isinstance(value, str) else value or []:
+            if "%" not in fmt:
+                raise ValueError(f"{fmt!r} is not a strptime format (e.g. \"%m/%d/%Y %H:%M\")")
+        return value
+
+    def layout(self) -> Layout:
+        if self.thousands_separator == self.decimal_separator:
+            raise FatalConnectorError("decimal_separator and thousands_separator are the same")
+        def many(v: str | list[str] | None) -> tuple[str, ...]:
+            return (v,) if isinstance(v, str) else tuple(v or ())
+        return Layout(many(self.datetime_format), self.decimal_separator,
+                      self.thousands_separator, many(self.currency_symbol))
 
 
 def _sql_str(text: str) -> str:
@@ -40,6 +86,8 @@ class FocusConnector:
         self.cfg = cfg
         self.ctx = ctx
         self._periods: dict[Path, set[str]] = {}
+        self._rounded: dict[Path, tuple[int, Decimal]] = {}  # checked files
+        self._layout = cfg.layout()
 
     # -- files -----------------------------------------------------------
     def files(self) -> list[Path]:
@@ -76,7 +124,7 @@ class FocusConnector:
         for col in SOURCE_COLUMNS:
             if col.name in found:
                 source_type = str(types[found[col.name]])
-                expr = cast_expr(col.name, col.sql, found[col.name], source_type)
+                expr = cast_expr(col.name, col.sql, found[col.name], source_type, self._layout)
                 exprs.append(f'{expr} AS "{col.name}"')
                 if source_type == "VARCHAR" and col.sql != "VARCHAR":  # text that must parse
                     raws.append(f'"{found[col.name]}" AS "_raw_{col.name}"')
@@ -100,6 +148,7 @@ class FocusConnector:
 
     def _file_periods(self, con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
         if path not in self._periods:
+            self._checked(con, path, self._mapped(con, path))
             rows = con.execute(
                 f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM "
                 f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL"
@@ -119,7 +168,16 @@ class FocusConnector:
             for path in files:
                 labels |= self._file_periods(con, path)
         found = sorted(Period.parse(label) for label in labels)
-        return [p for p in found if p.end > since and p.start <= until]
+        chosen = [p for p in found if p.end > since and p.start <= until]
+        if not chosen:
+            held = "; ".join(
+                f"{path.name}: {', '.join(sorted(self._periods[path])) or 'no rows'}"
+                for path in files)
+            span = "" if since == date.min else f" {since}..{until}"
+            raise DataContractError(
+                f"source {self.source_id}: no rows in the requested range{span}: "
+                f"{len(files)} file(s) read, their billing periods: {held}")
+        return chosen
 
     def extract(self, period: Period) -> Extract:
         with self._connect() as con:
@@ -128,19 +186,29 @@ class FocusConnector:
         for path in files:
             st = path.stat()
             digest.update(f"{path}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
+        rounding = Rounding()
         return Extract(
             fingerprint=digest.hexdigest()[:32],
-            sql_parts=lambda: self._parts(files, period),
+            sql_parts=lambda: self._parts(files, period, rounding),
             notes={"files": str(len(files))},
+            rounding=rounding,
         )
 
-    def _parts(self, files: list[Path], period: Period) -> list[SqlPart]:
+    def _checked(self, con: duckdb.DuckDBPyConnection, path: Path, mapped: str
+                 ) -> tuple[int, Decimal]:
+        """Check ``path`` parses once per run; (values rounded, amount lost)."""
+        if path not in self._rounded:
+            self._check_parse(con, path, mapped)
+            self._rounded[path] = self._rounding(con, path)
+        return self._rounded[path]
+
+    def _parts(self, files: list[Path], period: Period, rounding: Rounding) -> list[SqlPart]:
         """One query per file, after checking every value of the file parses."""
         parts = []
         for path in files:
             with self._connect() as con:
                 mapped = self._mapped(con, path)
-                self._check_parse(con, path, mapped)
+                rounding.add(*self._checked(con, path, mapped))
                 present = set(_columns(con, mapped))
             canon = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name in present)
             parts.append(SqlPart(
@@ -170,10 +238,41 @@ class FocusConnector:
         for c in cols:
             raw = row.get(f"_raw_{c}")
             if not c.startswith("_") and row[c] is None and raw not in (None, "", "NULL"):
+                money = BY_NAME[c].sql == MONEY_SQL
+                if BY_NAME[c].sql == "TIMESTAMPTZ":
+                    want = ("does not match datetime_format" if self._layout.datetime_format
+                            else "is not an ISO 8601 date-time (a spreadsheet layout needs "
+                            "datetime_format in the source)")
+                elif money:
+                    want = "is not a plain decimal" + (
+                        "" if self._layout != Layout() else " (a spreadsheet layout needs "
+                        "decimal_separator/thousands_separator/currency_symbol in the source)")
+                else:
+                    want = "cannot be read"
                 raise DataContractError(
                     f"source {self.source_id}: {path}, row {row['_line']}, column {c}: "
-                    f"cannot parse {raw!r}"
+                    f"value {raw!r} {want}"
                 )
+
+    def _rounding(self, con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, Decimal]:
+        """Money values of ``path`` with digits beyond 12 decimals, and what rounding lost."""
+        scan = self._scan(con, path)
+        types = dict(con.execute(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})").fetchall())
+        found = resolve_columns(list(types))
+        lost = []
+        for col in SOURCE_COLUMNS:
+            if col.sql == MONEY_SQL and col.name in found:
+                source = found[col.name]
+                text = money_text(f'trim(CAST("{source}" AS VARCHAR))', self._layout)
+                lost.append(f"abs(TRY_CAST({text} AS DECIMAL(38,24)) - "
+                            f"TRY_CAST({text} AS DECIMAL(38,12)))")
+        if not lost:
+            return 0, Decimal(0)
+        counted = " + ".join(f"count(*) FILTER ({e} <> 0)" for e in lost)
+        summed = " + ".join(f"coalesce(sum({e}), 0)" for e in lost)
+        n, amount = con.execute(f"SELECT {counted}, {summed} FROM {scan}").fetchall()[0]
+        return int(n or 0), Decimal(amount or 0)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
