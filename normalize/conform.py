@@ -9,6 +9,8 @@ source, origin, row and column.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 import pyarrow as pa
 
@@ -167,5 +169,7 @@ def first_violation(con: duckdb.DuckDBPyConnection, relation: str, period: Perio
 
 def describe_violation(source_id: str, origin: str, hit: tuple[int, str, str, object]) -> str:
     line, column, problem, value = hit
+    if isinstance(value, datetime):
+        value = value.isoformat().replace("+00:00", "Z")
     shown = "" if value is None else f" ({value!r})"
     return f"source {source_id}: {origin}, row {line}, column {column}: value{shown} {problem}"

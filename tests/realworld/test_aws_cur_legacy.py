@@ -146,7 +146,6 @@ def test_newest_assembly_manifest_without_top_manifest(tmp_path: Path) -> None:
 
 def test_unknown_compression_and_file_kind_refused(tmp_path: Path) -> None:
     store = tmp_path / "copy"
-    header, data = cl.rows()
     cl.deliver(store, "cur/rebill", [("r.csv.bz2", b"x")], "asm-a", "BZIP2")
     with pytest.raises(FatalConnectorError, match=r"compression 'BZIP2' is not one AWS documents"):
         connector(tmp_path, store, "cur").extract(NOV)

@@ -57,8 +57,8 @@ def expected(data: list[dict[str, str]], period: str = "2024-09") -> dict[tuple[
 
 def spreadsheet(data: list[dict[str, str]]) -> list[dict[str, str]]:
     out = []
-    for r in data:
-        r = dict(r)
+    for rec in data:
+        r = dict(rec)
         for c in TIMES:
             t = datetime.fromisoformat(r[c])
             r[c] = f"{t.month}/{t.day}/{t.year} {t.hour}:{t.minute:02d}"
@@ -124,8 +124,8 @@ def test_declared_spreadsheet_layout_loads_exactly(tmp_path: Path) -> None:
 def test_a_day_first_file_with_comma_decimals(tmp_path: Path) -> None:
     header, data = sample()
     rows = []
-    for r in data[:40]:
-        r = dict(r)
+    for rec in data[:40]:
+        r = dict(rec)
         for c in TIMES:
             r[c] = datetime.fromisoformat(r[c]).strftime("%d.%m.%Y %H:%M")
         for c in COSTS:
