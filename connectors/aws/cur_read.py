@@ -91,7 +91,10 @@ def file_part(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, where: str,
         raise DataContractError(f"{where}: cannot read file: {_first_line(err)}") from None
     src = source_select(columns, scan, line)
     _check(con, src, columns, where, rounding)
-    return SqlPart(origin=origin, sql=f"WITH src AS ({src}), {mapping_sql()}")
+    # ORDER BY _line: a parallel scan of several row groups streams them in any
+    # order; the lake's bytes and row ids must not depend on it.
+    return SqlPart(origin=origin,
+                   sql=f"SELECT * FROM (WITH src AS ({src}), {mapping_sql()}) ORDER BY _line")
 
 
 def _check(con: duckdb.DuckDBPyConnection, src: str, columns: list[tuple[str, str]],
