@@ -197,7 +197,7 @@ def _write(
         rounded_values=extract.rounding.values, rounded_amount=extract.rounding.amount))
     if extract.rounding.values:
         log.warning("%s %s: %d values had digits beyond 12 decimals, rounded (total %s)",
-                    source_id, period, extract.rounding.values, extract.rounding.amount)
+                    source_id, period, extract.rounding.values, f"{extract.rounding.amount:f}")
     log.info("%s %s loaded %d rows", source_id, period, rows)
     return LoadResult(source_id, period.label, "loaded", rows, extract.fingerprint, totals,
                       extract.rounding.values, extract.rounding.amount)

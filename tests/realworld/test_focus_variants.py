@@ -121,6 +121,30 @@ def test_declared_spreadsheet_layout_loads_exactly(tmp_path: Path) -> None:
     assert lake_sums(home) == expected(data)
 
 
+MONEY = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "PricingQuantity",
+         "ConsumedQuantity", "ListUnitPrice", "ContractedUnitPrice")
+
+
+def test_sample_values_beyond_12_decimals_are_counted(tmp_path: Path) -> None:
+    header, data = sample()
+    write_csv(tmp_path / "exports" / "s.csv", header, data)
+    q = Decimal(1).scaleb(-12)
+    n, lost = 0, Decimal(0)
+    for r in data:
+        if r["BillingPeriodStart"][:7] != "2024-09":
+            continue
+        for c in MONEY:
+            if r[c] not in ("", "NULL"):
+                v = Decimal(r[c])
+                if v != v.quantize(q):
+                    n, lost = n + 1, lost + abs(v - v.quantize(q, rounding="ROUND_HALF_UP"))
+    home = tmp_path / "home"
+    ensure_layout(home)
+    result = load_partition(home, connector(tmp_path, "exports/*.csv"), SEPT)
+    assert n > 0
+    assert (result.rounded_values, result.rounded_amount) == (n, lost)
+
+
 def test_a_day_first_file_with_comma_decimals(tmp_path: Path) -> None:
     header, data = sample()
     rows = []
