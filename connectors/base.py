@@ -53,6 +53,10 @@ class SqlPart:
 
     origin: str
     sql: str
+    # DuckDB threads to stream this part with (None: the connection's).
+    # 1 keeps a multi-row-group or CSV scan in file order without a sort,
+    # which is what makes the lake bytes deterministic at flat memory.
+    threads: int | None = None
 
 
 @dataclass

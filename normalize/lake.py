@@ -157,6 +157,7 @@ def _write(
         selects = []
         for i, part in enumerate(parts):
             relation = conformed_sql(con, source_id, part.origin, part.sql)
+            _threads(con, part.threads)  # row numbers as the part's scan order gives them
             hit = first_violation(con, relation, period)
             if hit is not None:
                 origin = part.origin
@@ -169,7 +170,7 @@ def _write(
                 f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(i)} AS x_row_id, "
                 f"'{load_id}' AS x_load_id FROM ({relation})"
             )
-        _write_parts(con, selects, tmp)
+        _write_parts(con, selects, tmp, [p.threads for p in parts])
         for cur, total, n in con.execute(
             f"SELECT BillingCurrency, sum(BilledCost), count(*) FROM {_scan(tmp)} "
             "GROUP BY 1 ORDER BY 1"
@@ -210,7 +211,8 @@ def _scan(path: Path) -> str:
 ROW_GROUP_ROWS = 131_072
 
 
-def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[str], tmp: Path) -> None:
+def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[str], tmp: Path,
+                 threads: list[int | None] | None = None) -> None:
     """Stream each part's rows, in order, into one Parquet file of fixed-size row groups.
 
     One DuckDB query per part streamed through Arrow keeps memory flat (a
@@ -221,7 +223,8 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[str], tmp: Path) 
     pending: list[pa.RecordBatch] = []
     held = 0
     with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
-        for sql in selects:
+        for i, sql in enumerate(selects):
+            _threads(con, threads[i] if threads else None)
             for batch in con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS):
                 # one schema for every part (DuckDB's nullability and map naming vary)
                 pending.append(batch if batch.schema == ARROW_SCHEMA else batch.cast(ARROW_SCHEMA))
@@ -233,3 +236,8 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[str], tmp: Path) 
                     pending, held = rest.to_batches(), rest.num_rows
         if held:
             writer.write_table(pa.Table.from_batches(pending))
+    _threads(con, None)
+
+
+def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
+    con.execute(f"SET threads={int(threads)}" if threads else "RESET threads")

@@ -91,10 +91,10 @@ def file_part(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, where: str,
         raise DataContractError(f"{where}: cannot read file: {_first_line(err)}") from None
     src = source_select(columns, scan, line)
     _check(con, src, columns, where, rounding)
-    # ORDER BY _line: a parallel scan of several row groups streams them in any
-    # order; the lake's bytes and row ids must not depend on it.
-    return SqlPart(origin=origin,
-                   sql=f"SELECT * FROM (WITH src AS ({src}), {mapping_sql()}) ORDER BY _line")
+    # One thread: a parallel scan streams row groups / CSV chunks in any order,
+    # and the lake's bytes and row ids must not depend on it. An ORDER BY
+    # would do the same with a sort: 2.5 GB at 3M rows instead of 0.5 GB.
+    return SqlPart(origin=origin, sql=f"WITH src AS ({src}), {mapping_sql()}", threads=1)
 
 
 def _check(con: duckdb.DuckDBPyConnection, src: str, columns: list[tuple[str, str]],
@@ -111,6 +111,7 @@ def _check(con: duckdb.DuckDBPyConnection, src: str, columns: list[tuple[str, st
             for c in money]
     if not bad:
         return
+    con.execute("SET threads=1")  # row numbers in the file's order
     counted = " + ".join(f"count(*) FILTER ({e} <> 0)" for e in lost) or "0"
     summed = " + ".join(f"coalesce(sum({e}), 0)" for e in lost) or "0"
     first_bad = f"min(_line) FILTER ({' OR '.join(bad)})"
