@@ -169,33 +169,35 @@ def _map_expr(by_name: dict[str, tuple[str, str]], column: str,
     )
 
 
+def _product_attr(by_name: dict[str, tuple[str, str]], key: str) -> list[str]:
+    """``product[key]`` (Parquet map, or CSV JSON text), when the file has ``product``."""
+    if "product" not in by_name:
+        return []
+    name, type_ = by_name["product"]
+    if type_.upper().startswith("MAP"):
+        return [f"CAST({_q(name)} AS MAP(VARCHAR, VARCHAR))[{_lit(key)}]"]
+    raw = f"NULLIF(trim(CAST({_q(name)} AS VARCHAR)), '')"
+    return [f"json_extract_string({raw}, {_lit('$.' + key)})"]
+
+
+def _first_of(by_name: dict[str, tuple[str, str]], columns: tuple[str, ...],
+              product_keys: tuple[str, ...]) -> str:
+    """The first non-empty of ``columns``, then of the product map's ``product_keys``."""
+    options = [f"NULLIF(CAST({_q(by_name[c][0])} AS VARCHAR), '')"
+               for c in columns if c in by_name]
+    for key in product_keys:
+        options += _product_attr(by_name, key)
+    return f"coalesce({', '.join(options)})" if options else "CAST(NULL AS VARCHAR)"
+
+
 def _region_expr(by_name: dict[str, tuple[str, str]]) -> str:
     """``product_region_code``, else legacy ``product/region``, else the product map's."""
-    options = [f"NULLIF(CAST({_q(by_name[c][0])} AS VARCHAR), '')"
-               for c in ("product_region_code", "product_region") if c in by_name]
-    if "product" in by_name:
-        name, type_ = by_name["product"]
-        for key in ("region_code", "region"):
-            if type_.upper().startswith("MAP"):
-                options.append(f"CAST({_q(name)} AS MAP(VARCHAR, VARCHAR))[{_lit(key)}]")
-            else:
-                raw = f"NULLIF(trim(CAST({_q(name)} AS VARCHAR)), '')"
-                options.append(f"json_extract_string({raw}, {_lit('$.' + key)})")
-    return f"coalesce({', '.join(options)})" if options else "CAST(NULL AS VARCHAR)"
+    return _first_of(by_name, ("product_region_code", "product_region"),
+                     ("region_code", "region"))
 
 
 def _product_name_expr(by_name: dict[str, tuple[str, str]]) -> str:
-    options: list[str] = []
-    if "product_product_name" in by_name:
-        options.append(f"CAST({_q(by_name['product_product_name'][0])} AS VARCHAR)")
-    if "product" in by_name:
-        name, type_ = by_name["product"]
-        if type_.upper().startswith("MAP"):
-            options.append(f"CAST({_q(name)} AS MAP(VARCHAR, VARCHAR))['product_name']")
-        else:
-            raw = f"NULLIF(trim(CAST({_q(name)} AS VARCHAR)), '')"
-            options.append(f"json_extract_string({raw}, '$.product_name')")
-    return f"coalesce({', '.join(options)})" if options else "CAST(NULL AS VARCHAR)"
+    return _first_of(by_name, ("product_product_name",), ("product_name",))
 
 
 @cache
