@@ -20,6 +20,7 @@ from rebill.errors import DataContractError
 from rebill.normalize.units import unit_sql
 from rebill.periods import Period
 from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
+from rebill.sql import literal_list
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 
@@ -116,7 +117,7 @@ def _with_units(exprs: list[str], present: set[str]) -> list[str]:
 
 
 def _in_list(values: frozenset[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+    return literal_list(sorted(values))
 
 
 def _checks(period: Period) -> list[tuple[str, str, str]]:

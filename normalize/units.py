@@ -12,6 +12,8 @@ binary (``GiB``) sizes stay distinct, as FOCUS requires.
 
 from __future__ import annotations
 
+from rebill.sql import literal
+
 # Whole units (compared case-insensitively, after trimming).
 UNITS: dict[str, str] = {
     "hrs": "Hours", "hr": "Hours", "hour": "Hours", "hours": "Hours",
@@ -40,16 +42,12 @@ SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def unit_sql(column: str) -> str:
     """SQL giving ``column`` (a quoted VARCHAR expression) in FOCUS unit format."""
-    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(UNITS.items()))
+    whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in sorted(UNITS.items()))
     suffixes = " ".join(
-        f"WHEN ends_with({column}, {_lit(s)}) THEN "
-        f"left({column}, length({column}) - {len(s)}) || {_lit(r)}"
+        f"WHEN ends_with({column}, {literal(s)}) THEN "
+        f"left({column}, length({column}) - {len(s)}) || {literal(r)}"
         for s, r in SUFFIXES)
     return (f"CASE WHEN {column} IS NULL THEN NULL "
             f"ELSE CASE lower(trim({column})) {whens} ELSE CASE {suffixes} "

@@ -32,15 +32,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import model_validator
 
 from rebill import duck
-from rebill.connectors.aws.client import make_client, translate
+from rebill.connectors.aws.client import make_client, translate, verdict
 from rebill.connectors.aws.cur_read import file_format, file_part, unzip
 from rebill.connectors.base import (
     ConnectorSpec,
@@ -53,6 +54,9 @@ from rebill.connectors.base import (
 from rebill.errors import FatalConnectorError
 from rebill.layout import tmp_dir
 from rebill.periods import Period
+from rebill.retry import Retry, call
+
+T = TypeVar("T")
 
 log = logging.getLogger("rebill.aws_cur")
 # Manifest "compression" values AWS documents (ReportDefinition.Compression).
@@ -88,13 +92,20 @@ class CurConnector:
         self.ctx = ctx
         self._s3: Any = None
         self._manifests: dict[str, str] = {}  # period label -> manifest key read
+        self.retry = Retry()
 
     # -- where things are ------------------------------------------------------
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            self._s3 = make_client("s3", self.cfg.endpoint, self.cfg.region)
+            # botocore's retries off: rebill.retry is the one retry layer (see _s3_call)
+            self._s3 = make_client("s3", self.cfg.endpoint, self.cfg.region, max_attempts=1)
         return self._s3
+
+    def _s3_call(self, fn: Callable[[], T], where: str) -> T:
+        """An idempotent S3 read through rebill.retry (throttling, 5xx, network)."""
+        return call(fn, catch=(ClientError, BotoCoreError), classify=verdict, policy=self.retry,
+                    what=where)
 
     @property
     def local(self) -> Path | None:
@@ -150,7 +161,9 @@ class CurConnector:
         if delimiter:
             args["Delimiter"] = "/"
         try:
-            for page in self.s3.get_paginator("list_objects_v2").paginate(**args):
+            pages = self._s3_call(lambda: list(
+                self.s3.get_paginator("list_objects_v2").paginate(**args)), self._where(prefix))
+            for page in pages:
                 found += [(p["Prefix"], 0.0) for p in page.get("CommonPrefixes", [])]
                 found += [(o["Key"], o["LastModified"].timestamp())
                           for o in page.get("Contents", [])]
@@ -164,14 +177,17 @@ class CurConnector:
             path = self._local_path(key)
             return (path.read_bytes(), "") if path.is_file() else None
         try:
-            obj = self.s3.get_object(Bucket=self.cfg.bucket, Key=key)
-            return obj["Body"].read(), str(obj.get("ETag", ""))
+            return self._s3_call(lambda: self._get_object(key), self._where(key))
         except ClientError as err:
             if str(err.response.get("Error", {}).get("Code")) in ("NoSuchKey", "404"):
                 return None
             raise translate(err, self._where(key)) from None
         except BotoCoreError as err:
             raise translate(err, self._where(key)) from None
+
+    def _get_object(self, key: str) -> tuple[bytes, str]:
+        obj: dict[str, Any] = self.s3.get_object(Bucket=self.cfg.bucket, Key=key)
+        return obj["Body"].read(), str(obj.get("ETag", ""))
 
     # -- Connector ---------------------------------------------------------
     def periods(self, since: date, until: date) -> list[Period]:
@@ -289,7 +305,8 @@ class CurConnector:
         tried = [key, key.lstrip("/")] if key.startswith("/") else [key]
         for i, candidate in enumerate(tried):
             try:
-                self.s3.download_file(self.cfg.bucket, candidate, str(target))
+                self._s3_call(lambda c=candidate: self.s3.download_file(  # type: ignore[misc]
+                    self.cfg.bucket, c, str(target)), self._where(candidate))
                 return target, f"s3://{self.cfg.bucket}/{candidate}"
             except ClientError as err:
                 missing = str(err.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey")

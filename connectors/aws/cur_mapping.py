@@ -27,6 +27,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from rebill.sql import ident, literal
+
 INPUTS: tuple[str, ...] = (
     "bill_bill_type", "bill_billing_entity", "bill_billing_period_end_date",
     "bill_billing_period_start_date", "bill_invoice_id", "bill_invoicing_entity",
@@ -94,14 +96,6 @@ def is_legacy(columns: list[str]) -> bool:
     return any("/" in c for c in columns)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def by_cur2_name(columns: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
     """CUR 2.0 name -> (the file's column, its DuckDB type)."""
     by_name: dict[str, tuple[str, str]] = {}
@@ -119,7 +113,7 @@ def source_select(columns: list[tuple[str, str]], scan: str, line: str) -> str:
     exprs = []
     for col in INPUTS:
         if col in by_name:
-            exprs.append(f"CAST({_q(by_name[col][0])} AS VARCHAR) AS {col}")
+            exprs.append(f"CAST({ident(by_name[col][0])} AS VARCHAR) AS {col}")
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {col}")
     names = [n for n, _ in columns]
@@ -156,13 +150,13 @@ def _map_expr(by_name: dict[str, tuple[str, str]], column: str,
     if column in by_name:
         name, type_ = by_name[column]
         if type_.upper().startswith("MAP"):
-            return f"CAST({_q(name)} AS MAP(VARCHAR, VARCHAR))"
-        raw = f"NULLIF(trim(CAST({_q(name)} AS VARCHAR)), '')"
+            return f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))"
+        raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
         return f"CAST(json({raw}) AS MAP(VARCHAR, VARCHAR))"
     if not per_key:
         return "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
     entries = ", ".join(
-        f"{{'key': {_lit(key)}, 'value': CAST({_q(n)} AS VARCHAR)}}" for n, key in per_key)
+        f"{{'key': {literal(key)}, 'value': CAST({ident(n)} AS VARCHAR)}}" for n, key in per_key)
     return (
         f"map_from_entries(list_filter([{entries}], "
         "lambda e: e.value IS NOT NULL AND e.value <> ''))"
@@ -175,15 +169,15 @@ def _product_attr(by_name: dict[str, tuple[str, str]], key: str) -> list[str]:
         return []
     name, type_ = by_name["product"]
     if type_.upper().startswith("MAP"):
-        return [f"CAST({_q(name)} AS MAP(VARCHAR, VARCHAR))[{_lit(key)}]"]
-    raw = f"NULLIF(trim(CAST({_q(name)} AS VARCHAR)), '')"
-    return [f"json_extract_string({raw}, {_lit('$.' + key)})"]
+        return [f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))[{literal(key)}]"]
+    raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
+    return [f"json_extract_string({raw}, {literal('$.' + key)})"]
 
 
 def _first_of(by_name: dict[str, tuple[str, str]], columns: tuple[str, ...],
               product_keys: tuple[str, ...]) -> str:
     """The first non-empty of ``columns``, then of the product map's ``product_keys``."""
-    options = [f"NULLIF(CAST({_q(by_name[c][0])} AS VARCHAR), '')"
+    options = [f"NULLIF(CAST({ident(by_name[c][0])} AS VARCHAR), '')"
                for c in columns if c in by_name]
     for key in product_keys:
         options += _product_attr(by_name, key)

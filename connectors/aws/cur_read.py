@@ -29,6 +29,7 @@ from rebill.connectors.aws.cur_mapping import (
 )
 from rebill.connectors.base import Rounding, SqlPart
 from rebill.errors import DataContractError
+from rebill.sql import literal
 
 FORMATS = ((".csv.gz", "csv"), (".gz", "csv"), (".csv.zip", "zip"), (".zip", "zip"),
            (".parquet", "parquet"), (".csv", "csv"))
@@ -61,17 +62,13 @@ def unzip(path: Path, target: Path, where: str) -> Path:
     return target
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def scan_sql(path: Path, fmt: str) -> tuple[str, str]:
     """(DuckDB scan, SQL of the row number as the user counts it in the file)."""
     if fmt == "parquet":
-        return (f"read_parquet({_lit(str(path))}, file_row_number=true, hive_partitioning=false)",
+        return (f"read_parquet({literal(str(path))}, file_row_number=true, hive_partitioning=false)",
                 "file_row_number + 1")
     # CSV row 1 is the header
-    return (f"read_csv({_lit(str(path))}, all_varchar=true, header=true, "
+    return (f"read_csv({literal(str(path))}, all_varchar=true, header=true, "
             "compression='auto', auto_detect=true)", "row_number() OVER () + 1")
 
 

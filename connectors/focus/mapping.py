@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_COLUMNS
+from rebill.sql import ident, literal
 
 # What FOCUS allows: ISO 8601 date-times (``T`` or a space, optional seconds,
 # fraction and UTC offset) and plain decimals (optional sign and exponent).
@@ -72,27 +73,23 @@ def _raw(col: str) -> str:
     return f"NULLIF(NULLIF(trim(CAST(\"{col}\" AS VARCHAR)), 'NULL'), '')"
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def money_text(raw: str, layout: Layout) -> str:
     """SQL of the amount as a plain decimal text, after the configured layout."""
     text = raw
     for symbol in layout.currency_symbols:
-        text = f"replace({text}, {_lit(symbol)}, '')"
+        text = f"replace({text}, {literal(symbol)}, '')"
     if layout.thousands_separator:
-        text = f"replace({text}, {_lit(layout.thousands_separator)}, '')"
+        text = f"replace({text}, {literal(layout.thousands_separator)}, '')"
     if layout.decimal_separator != ".":
-        text = f"replace({text}, {_lit(layout.decimal_separator)}, '.')"
+        text = f"replace({text}, {literal(layout.decimal_separator)}, '.')"
     return f"trim({text})" if text != raw else text
 
 
 def time_expr(raw: str, layout: Layout) -> str:
     if layout.datetime_format:
-        formats = "[" + ", ".join(_lit(f) for f in layout.datetime_format) + "]"
+        formats = "[" + ", ".join(literal(f) for f in layout.datetime_format) + "]"
         return f"CAST(try_strptime({raw}, {formats}) AS TIMESTAMPTZ)"
-    return (f"CASE WHEN regexp_full_match({raw}, {_lit(ISO_8601)}) "
+    return (f"CASE WHEN regexp_full_match({raw}, {literal(ISO_8601)}) "
             f"THEN TRY_CAST(replace({raw}, 'T', ' ') AS TIMESTAMPTZ) END")
 
 
@@ -103,7 +100,7 @@ def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str =
     Typed Parquet columns are taken as they are when the type already fits;
     a floating-point money column goes through its shortest decimal text.
     """
-    col = f'"{source_col}"'
+    col = ident(source_col)
     if (source_type == sql_type and sql_type != "VARCHAR") or (
             canonical == "Tags" and source_type.startswith("MAP")):
         return col if canonical != "Tags" else f"CAST({col} AS MAP(VARCHAR, VARCHAR))"
@@ -128,7 +125,7 @@ def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str =
         )
     if sql_type == MONEY_SQL:
         text = money_text(raw, layout)
-        return (f"CASE WHEN regexp_full_match({text}, {_lit(PLAIN_DECIMAL)}) "
+        return (f"CASE WHEN regexp_full_match({text}, {literal(PLAIN_DECIMAL)}) "
                 f"THEN TRY_CAST({text} AS {MONEY_SQL}) END")
     if sql_type == "TIMESTAMPTZ":
         return time_expr(raw, layout)

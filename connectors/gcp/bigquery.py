@@ -52,6 +52,7 @@ from rebill.connectors.gcp.export_file import ExportFiles
 from rebill.errors import DataContractError
 from rebill.layout import state_dir, tmp_dir
 from rebill.periods import Period, periods_between
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.gcp_bigquery")
 TABLE_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$")
@@ -94,10 +95,6 @@ class GcpBigQuerySource(SourceConfig):
 @cache
 def mapping_sql() -> str:
     return Path(__file__).with_name("export_mapping.sql").read_text(encoding="utf-8")
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class BigQueryConnector:
@@ -261,7 +258,7 @@ class BigQueryConnector:
                 writer.close()
         if writer is None:
             return []
-        return self._parts(f"SELECT * FROM read_parquet({_sql_str(str(staged))})", rounding,
+        return self._parts(f"SELECT * FROM read_parquet({literal(str(staged))})", rounding,
                            staged)
 
     def _parts(self, relation: str, rounding: Rounding, staged: Path | None) -> list[SqlPart]:
@@ -338,7 +335,7 @@ def _shape(table: pa.Table) -> pa.Table:
 def _name_case(names: dict[str, str]) -> str:
     if not names:
         return "CAST(NULL AS VARCHAR)"
-    whens = " ".join(f"WHEN {_sql_str(k)} THEN {_sql_str(v)}" for k, v in sorted(names.items()))
+    whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in sorted(names.items()))
     return f"CASE billing_account_id {whens} END"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from rebill.errors import FatalConnectorError
 from rebill.periods import Period
+from rebill.sql import ident, literal
 
 _TYPES = {"STRING": "VARCHAR", "FLOAT": "DOUBLE", "FLOAT64": "DOUBLE", "INTEGER": "BIGINT",
           "INT64": "BIGINT", "NUMERIC": "DECIMAL(38,9)", "BOOLEAN": "BOOLEAN",
@@ -27,15 +28,11 @@ _TYPES = {"STRING": "VARCHAR", "FLOAT": "DOUBLE", "FLOAT64": "DOUBLE", "INTEGER"
 def duck_type(field: dict[str, Any]) -> str:
     """DuckDB type of a BigQuery schema field (records, repeated fields)."""
     if field["type"] in ("RECORD", "STRUCT"):
-        inner = ", ".join(f'"{f["name"]}" {duck_type(f)}' for f in field["fields"])
+        inner = ", ".join(f"{ident(f['name'])} {duck_type(f)}" for f in field["fields"])
         base = f"STRUCT({inner})"
     else:
         base = _TYPES.get(field["type"], "VARCHAR")
     return f"{base}[]" if field.get("mode") == "REPEATED" else base
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class ExportFiles:
@@ -68,10 +65,10 @@ class ExportFiles:
 
     def relation(self, period: Period, select: list[str], order: list[str]) -> str:
         """SQL of the period's export rows (``_n`` plus ``select``), in ``order``."""
-        columns = "{" + ", ".join(f"{_lit(f['name'])}: {_lit(duck_type(f))}"
+        columns = "{" + ", ".join(f"{literal(f['name'])}: {literal(duck_type(f))}"
                                   for f in self.schema) + "}"
-        files = "[" + ", ".join(_lit(str(p)) for p in self.files()) + "]"
+        files = "[" + ", ".join(literal(str(p)) for p in self.files()) + "]"
         scan = f"read_json({files}, format='newline_delimited', columns={columns})"
         return (f"SELECT row_number() OVER (ORDER BY {', '.join(order)}) AS _n, "
                 f"{', '.join(select)} FROM {scan} "
-                f"WHERE invoice.month = {_lit(f'{period.start:%Y%m}')}")
+                f"WHERE invoice.month = {literal(f'{period.start:%Y%m}')}")

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(args, check=False, cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, f"{args}: {out.stdout[-2000:]}\n{out.stderr[-3000:]}"
     return out.stdout
 

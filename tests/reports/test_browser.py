@@ -21,7 +21,7 @@ from rebill.normalize.catalog import connect
 from tests.conftest import REPO
 from tests.reports.demo import PERIOD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
