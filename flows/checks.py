@@ -38,6 +38,29 @@ def run_checks(cfg: Config) -> list[str]:
     for source_id, raw in cfg.sources.items():
         validate_source_config(source_id, raw, where)
     check_fx(cfg)
+    warnings = check_match_sources(cfg)
     from rebill.rating.check import check_config
 
-    return list(check_config(cfg))
+    return warnings + list(check_config(cfg))
+
+
+def check_match_sources(cfg: Config) -> list[str]:
+    """A match on a source that is neither configured nor in the lake is an error; one
+    whose source was removed but whose data is still in the lake, a warning."""
+    from rebill.normalize.store import lake_of
+
+    where = str(cfg.file) if cfg.file else "rebill.toml"
+    known = ", ".join(sorted(cfg.sources)) or "none configured"
+    named = [(key, s) for key, s in cfg.match_sources() if s not in cfg.sources]
+    if not named:
+        return []
+    in_lake = {part.split("source=", 1)[1].split("/", 1)[0]
+               for part in lake_of(cfg.home).all_files() if "source=" in part}
+    warnings = []
+    for key, source_id in named:
+        if source_id not in in_lake:
+            raise ConfigError(f"{where}: {key}: unknown source {source_id!r} "
+                              f"(sources: {known})")
+        warnings.append(f"{key}: source {source_id!r} is not configured; only the data it "
+                        "already loaded into the lake is matched")
+    return warnings

@@ -100,6 +100,16 @@ def test_lake_on_s3_ingest_query_reingest_and_rate(s3: str, tmp_path: Path) -> N
     assert got == sample_sums()
     assert refresh_catalog(cfg.home)  # the persistent catalog's views bind to the bucket too
 
+    # `rebill sql`'s locked-down connection still reads the bucket (and only the home/lake)
+    from rebill.normalize.analyst import analyst_connect, run_query
+
+    con = analyst_connect(cfg.home)
+    try:
+        _, batches = run_query(con, 'SELECT "ProviderName", sum("BilledCost") FROM costs GROUP BY 1')
+        assert dict(row for batch in batches for row in batch) == sample_sums()
+    finally:
+        con.close()
+
     # a second run with the same files changes nothing
     again = [load_one(cfg, source, period, today) for source, period in pairs]
     assert {o.status for o in again} == {"unchanged"}

@@ -28,7 +28,7 @@ from rebill.connectors.registry import build
 from rebill.layout import partition_file
 from rebill.normalize.lake import load_partition
 from rebill.periods import Period
-from tests.connectors.aws import cur_fixtures as fx
+from tests.unit.connectors.aws import cur_fixtures as fx
 
 OCT = Period(date(2026, 10, 1))
 SPLIT = ("split_line_item_split_cost", "split_line_item_unused_cost",

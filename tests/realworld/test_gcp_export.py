@@ -2,7 +2,7 @@
 
 No public sample export exists (cost-sources.md): rows are built from the
 export schema (https://cloud.google.com/billing/docs/how-to/export-data-bigquery-tables/standard-usage)
-in ``tests/connectors/gcp/export_fixtures.py``. Sums per project and day are
+in ``tests/unit/connectors/gcp/export_fixtures.py``. Sums per project and day are
 computed here with Decimal from the same rows (cost + Σ credits).
 """
 
@@ -22,8 +22,8 @@ from rebill.layout import partition_file
 from rebill.normalize.lake import load_partition
 from rebill.normalize.loads import read_loads
 from rebill.periods import Period
-from tests.connectors.gcp import export_fixtures as fx
 from tests.fakes.bigquery import FakeBigQuery
+from tests.unit.connectors.gcp import export_fixtures as fx
 
 OCT = Period(date(2026, 10, 1))
 TINY = ("0.12345678901234566", "-0.0000000000015")

@@ -19,7 +19,7 @@ from rebill.config import Config
 from rebill.flows.reports import write_reports
 from rebill.normalize.catalog import connect
 from tests.conftest import REPO
-from tests.reports.demo import PERIOD
+from tests.unit.flows.reports.demo import PERIOD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -17,8 +17,8 @@ from rebill.errors import ConfigError, FatalConnectorError
 from rebill.layout import partition_file, state_dir
 from rebill.normalize.lake import load_partition
 from rebill.periods import Period
-from tests.connectors.gcp import export_fixtures as fx
 from tests.fakes.bigquery import FakeBigQuery
+from tests.unit.connectors.gcp import export_fixtures as fx
 
 OCT = Period(date(2026, 10, 1))
 
