@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -54,6 +55,26 @@ class SqlPart:
 
     origin: str
     sql: str
+    # DuckDB threads to stream this part with (None: the connection's).
+    # 1 keeps a multi-row-group or CSV scan in file order without a sort,
+    # which is what makes the lake bytes deterministic at flat memory.
+    threads: int | None = None
+
+
+@dataclass
+class Rounding:
+    """Source values rounded to the lake's 12 decimals: how many, and the total lost.
+
+    A connector that rounds fills it while its ``sql_parts`` (or batches) are
+    produced; normalize records it in ``loads``.
+    """
+
+    values: int = 0
+    amount: Decimal = Decimal(0)  # sum of |source value - stored value|
+
+    def add(self, values: int, amount: Decimal | None) -> None:
+        self.values += values
+        self.amount += amount or Decimal(0)
 
 
 @dataclass
@@ -65,6 +86,10 @@ class Extract:
     sql_parts: Callable[[], Sequence[SqlPart]] | None = None
     # Free-form facts for the log (requests made, files read, ...).
     notes: dict[str, str] = field(default_factory=dict)
+    rounding: Rounding = field(default_factory=Rounding)
+    # Called once the load is over (success or not): temporary copies of
+    # downloaded files the sql_parts read.
+    cleanup: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

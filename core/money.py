@@ -37,6 +37,20 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(exp, rounding=ROUNDING)
 
 
+def display_money(amount: Decimal, currency: str) -> str:
+    """``amount`` for people: at ``currency``'s minor unit, never in exponent form.
+
+    For display only (summaries, logs); stored and exported values keep
+    their precision.
+    """
+    return f"{round_money(amount, currency):f}"
+
+
+def plain_decimal(amount: Decimal) -> str:
+    """An exact decimal without exponent (``0E-12`` -> ``0.000000000000``)."""
+    return f"{amount:f}"
+
+
 def round12(amount: Decimal) -> Decimal:
     """Round ``amount`` half away from zero to 12 decimals (intermediate precision)."""
     return amount.quantize(_Q12, rounding=ROUNDING)

@@ -52,6 +52,7 @@ COLUMNS: tuple[Column, ...] = (
     _req("ContractedCost", MONEY_SQL),
     _req("BillingAccountId"),
     _req("BillingAccountName", nullable=True),
+    _opt("BillingAccountType"),
     _req("BillingCurrency"),
     _req("BillingPeriodStart", "TIMESTAMPTZ"),
     _req("BillingPeriodEnd", "TIMESTAMPTZ"),
@@ -70,6 +71,7 @@ COLUMNS: tuple[Column, ...] = (
     _req("ServiceName"),
     _opt("SubAccountId"),
     _opt("SubAccountName"),
+    _opt("SubAccountType"),
     _opt("RegionId"),
     _opt("RegionName"),
     _opt("AvailabilityZone"),
@@ -78,20 +80,44 @@ COLUMNS: tuple[Column, ...] = (
     _opt("ResourceType"),
     _opt("SkuId"),
     _opt("SkuPriceId"),
+    _opt("SkuMeter"),
+    _opt("SkuPriceDetails"),  # FOCUS: a JSON object, kept as its JSON text
+    _opt("ServiceSubcategory"),
     _opt("PricingCategory"),
     _opt("ConsumedQuantity", MONEY_SQL),
     _opt("ConsumedUnit"),
     _opt("ListUnitPrice", MONEY_SQL),
     _opt("ContractedUnitPrice", MONEY_SQL),
+    _opt("PricingCurrency"),
+    _opt("PricingCurrencyContractedUnitPrice", MONEY_SQL),
+    _opt("PricingCurrencyEffectiveCost", MONEY_SQL),
+    _opt("PricingCurrencyListUnitPrice", MONEY_SQL),
+    _opt("CapacityReservationId"),
+    _opt("CapacityReservationStatus"),
     _opt("CommitmentDiscountId"),
     _opt("CommitmentDiscountCategory"),
     _opt("CommitmentDiscountType"),
     _opt("CommitmentDiscountStatus"),
+    _opt("CommitmentDiscountName"),
+    _opt("CommitmentDiscountQuantity", MONEY_SQL),
+    _opt("CommitmentDiscountUnit"),
     _opt("InvoiceId"),
     _opt("Tags", "MAP(VARCHAR, VARCHAR)"),
     # Ours. x_estimated marks rows derived from an estimate (open-month
     # previews, Cost Explorer's Estimated flag) that a final bill replaces.
     _opt("x_estimated", "BOOLEAN"),
+    # The provider's own pricing unit when PricingUnit was normalized to
+    # FOCUS's unit format (``Hrs`` -> ``Hours``); null when it was already.
+    _opt("x_PricingUnitOriginal"),
+    # AWS cost categories (CUR 2.0 ``cost_category`` map, legacy
+    # ``costCategory/<name>`` / ``cost_category_<name>`` columns).
+    _opt("x_CostCategories", "MAP(VARCHAR, VARCHAR)"),
+    # AWS split cost allocation data (ECS/EKS): the share of the parent
+    # instance's cost a task/pod used and left unused; informational, the
+    # parent row carries the billed cost.
+    _opt("x_SplitCost", MONEY_SQL),
+    _opt("x_SplitUnusedCost", MONEY_SQL),
+    _opt("x_SplitParentResourceId"),
     Column("x_source", "VARCHAR", nullable=False),
     Column("x_row_id", "VARCHAR", nullable=False),
     Column("x_load_id", "VARCHAR", nullable=False),
@@ -134,4 +160,5 @@ ALLOWED: dict[str, frozenset[str]] = {
     }),
     "CommitmentDiscountCategory": frozenset({"Spend", "Usage"}),
     "CommitmentDiscountStatus": frozenset({"Used", "Unused"}),
+    "CapacityReservationStatus": frozenset({"Used", "Unused"}),
 }

@@ -16,7 +16,9 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date | Decimal):
+    if isinstance(value, Decimal):
+        return f"{value:f}"  # exact, never 0E-12
+    if isinstance(value, date):
         return str(value)
     if isinstance(value, dict):
         return json.dumps(value, default=str, sort_keys=True)
@@ -25,7 +27,7 @@ def _text(value: Any) -> str:
 
 def _json(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)  # exact: every decimal kept
+        return f"{value:f}"  # exact: every decimal kept, never an exponent (0E-12)
     if isinstance(value, datetime | date):
         return _text(value)
     if isinstance(value, dict):

@@ -40,6 +40,8 @@ class LoadOutcome:
     billed_cost: dict[str, Decimal] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    rounded_values: int = 0  # source values with digits beyond 12 decimals
+    rounded_amount: Decimal = Decimal(0)
 
 
 def context(cfg: Config, today: date) -> Context:
@@ -131,7 +133,9 @@ def load_one(cfg: Config, source_id: str, period: Period, today: date,
         return LoadOutcome(source_id, period.label, "failed", error=str(err),
                            seconds=time.monotonic() - began)
     return LoadOutcome(source_id, period.label, result.status, result.rows,
-                       result.billed_cost, seconds=time.monotonic() - began)
+                       result.billed_cost, seconds=time.monotonic() - began,
+                       rounded_values=result.rounded_values,
+                       rounded_amount=result.rounded_amount)
 
 
 def load_all(cfg: Config, pairs: list[tuple[str, Period]], today: date,

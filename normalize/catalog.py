@@ -97,7 +97,10 @@ def _write_empty(path: Path, schema: pa.Schema) -> None:
 
 def ensure_layout(home: Path) -> None:
     """Create the home's folders and the placeholder files the views need."""
-    _write_empty(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet", ARROW_SCHEMA)
+    placeholder = lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet"
+    if placeholder.exists() and pq.read_schema(placeholder).names != ARROW_SCHEMA.names:
+        placeholder.unlink()  # written by a version with fewer columns: the schema grew
+    _write_empty(placeholder, ARROW_SCHEMA)
     lake = lake_of(home)
     if lake.remote and not lake.has(lake.placeholder()):
         lake.put(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet", lake.placeholder())
@@ -116,8 +119,9 @@ def view_sql(home: Path) -> dict[str, str]:
     lake = literal(lake_of(home).glob())
     rated = {n: literal(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
+        # union_by_name: partitions written before a column was added read as NULL there
         "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "
-        f"read_parquet({lake}, hive_partitioning=false)",
+        f"read_parquet({lake}, hive_partitioning=false, union_by_name=true)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
         f"read_parquet({literal(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
         "rated_costs": "CREATE OR REPLACE VIEW rated_costs AS SELECT * FROM "

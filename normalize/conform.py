@@ -9,12 +9,15 @@ source, origin, row and column.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 import pyarrow as pa
 
 from rebill.connectors.base import SourceBatch
 from rebill.currencies import ISO_4217
 from rebill.errors import DataContractError
+from rebill.normalize.units import unit_sql
 from rebill.periods import Period
 from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
 from rebill.sql import literal_list
@@ -91,8 +94,29 @@ def conformed_sql(con: duckdb.DuckDBPyConnection, source_id: str, origin: str, s
             raise DataContractError(f"source {source_id}: {origin}, column {col.name}: "
                                     f"money must be decimal, got {types[col.name]}")
         exprs.append(f'CAST("{col.name}" AS {col.sql}) AS "{col.name}"')
+    exprs = _with_units(exprs, set(types))
     exprs.append("CAST(_line AS BIGINT) AS _line")
     return f"SELECT {', '.join(exprs)} FROM ({sql})"
+
+
+UNIT_COLUMNS = ("PricingUnit", "ConsumedUnit")
+
+
+def _with_units(exprs: list[str], present: set[str]) -> list[str]:
+    """PricingUnit/ConsumedUnit in FOCUS unit format; the provider's PricingUnit kept."""
+    out = []
+    for expr in exprs:
+        name = expr.rsplit(" AS ", 1)[-1].strip('"')
+        if name in UNIT_COLUMNS and name in present:
+            raw = f'CAST("{name}" AS VARCHAR)'
+            out.append(f'{unit_sql(raw)} AS "{name}"')
+        elif name == "x_PricingUnitOriginal" and name not in present and "PricingUnit" in present:
+            raw = 'CAST("PricingUnit" AS VARCHAR)'
+            out.append(f"CASE WHEN {raw} IS DISTINCT FROM {unit_sql(raw)} THEN {raw} END "
+                       'AS "x_PricingUnitOriginal"')
+        else:
+            out.append(expr)
+    return out
 
 
 def _in_list(values: frozenset[str]) -> str:
@@ -162,6 +186,8 @@ def first_violation(con: duckdb.DuckDBPyConnection, relation: str, period: Perio
 
 def describe_violation(source_id: str, origin: str, hit: tuple[int, str, str, object]) -> str:
     line, column, problem, value = hit
+    if isinstance(value, datetime):
+        value = value.isoformat().replace("+00:00", "Z")
     text = None if value is None else repr(value)
     if text is not None and len(text) > 80:
         text = f"{text[:80]}... ({len(text)} characters)"

@@ -45,6 +45,8 @@ class LoadResult:
     rows: int
     fingerprint: str
     billed_cost: dict[str, Decimal]
+    rounded_values: int = 0  # source values rounded to 12 decimals
+    rounded_amount: Decimal = Decimal(0)  # total absolute amount they lost
 
 
 def load_id_for(source_id: str, period: Period, fingerprint: str) -> str:
@@ -158,6 +160,7 @@ def _write(
         for i, part in enumerate(parts):
             origin = part.origin
             relation = conformed_sql(con, source_id, part.origin, part.sql)
+            _threads(con, part.threads)  # row numbers as the part's scan order gives them
             hit = first_violation(con, relation, period)
             if hit is not None:
                 origin = part.origin
@@ -170,7 +173,7 @@ def _write(
                 f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(i)} AS x_row_id, "
                 f"'{load_id}' AS x_load_id FROM ({relation})"
             ))
-        _write_parts(con, source_id, selects, tmp)
+        _write_parts(con, source_id, selects, tmp, [p.threads for p in parts])
         for cur, total, n in con.execute(
             f"SELECT BillingCurrency, sum(BilledCost), count(*) FROM {_scan(tmp)} "
             "GROUP BY 1 ORDER BY 1"
@@ -191,14 +194,21 @@ def _write(
         tmp.unlink(missing_ok=True)
         staged.unlink(missing_ok=True)
         con.close()
+        if extract.cleanup is not None:
+            extract.cleanup()
     if progress and extract.sql_parts is not None:
         progress(rows)
     single = next(iter(totals.values())) if len(totals) == 1 else None
     append_load(home, LoadRecord(
         load_id, source_id, period.label, extract.fingerprint, rows, single,
-        ",".join(sorted(totals)) or None, started, datetime.now(UTC), "ok"))
+        ",".join(sorted(totals)) or None, started, datetime.now(UTC), "ok",
+        rounded_values=extract.rounding.values, rounded_amount=extract.rounding.amount))
+    if extract.rounding.values:
+        log.warning("%s %s: %d values had digits beyond 12 decimals, rounded (total %s)",
+                    source_id, period, extract.rounding.values, f"{extract.rounding.amount:f}")
     log.info("%s %s loaded %d rows", source_id, period, rows)
-    return LoadResult(source_id, period.label, "loaded", rows, extract.fingerprint, totals)
+    return LoadResult(source_id, period.label, "loaded", rows, extract.fingerprint, totals,
+                      extract.rounding.values, extract.rounding.amount)
 
 
 def _scan(path: Path) -> str:
@@ -209,7 +219,8 @@ ROW_GROUP_ROWS = 131_072
 
 
 def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
-                 selects: list[tuple[str, str]], tmp: Path) -> None:
+                 selects: list[tuple[str, str]], tmp: Path,
+                 threads: list[int | None] | None = None) -> None:
     """Stream each part's rows, in order, into one Parquet file of fixed-size row groups.
 
     One DuckDB query per part streamed through Arrow keeps memory flat (a
@@ -219,7 +230,8 @@ def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
     """
     pending: list[pa.RecordBatch] = []
     with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
-        for origin, sql in selects:
+        for i, (origin, sql) in enumerate(selects):
+            _threads(con, threads[i] if threads else None)
             try:
                 _stream_part(con, sql, writer, pending)
             except duckdb.Error as err:  # a value DuckDB could not read or convert
@@ -227,6 +239,11 @@ def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
                     f"source {source_id}: {origin}: {duck.error_line(err)}") from None
         if pending:
             writer.write_table(pa.Table.from_batches(pending))
+    _threads(con, None)
+
+
+def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
+    con.execute(f"SET threads={int(threads)}" if threads else "RESET threads")
 
 
 def _stream_part(con: duckdb.DuckDBPyConnection, sql: str, writer: pq.ParquetWriter,

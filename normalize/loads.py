@@ -31,6 +31,10 @@ LOADS_SCHEMA = pa.schema([
     ("finished_at", TS_ARROW),
     ("status", pa.string()),  # ok | failed
     ("error", pa.string()),
+    # source values with digits beyond the lake's 12 decimals (rounded half
+    # away from zero), and the total absolute amount the rounding changed
+    ("rounded_values", pa.int64()),
+    ("rounded_amount", pa.decimal128(38, 24)),
 ])
 
 
@@ -47,13 +51,19 @@ class LoadRecord:
     finished_at: datetime
     status: str
     error: str | None = None
+    rounded_values: int = 0
+    rounded_amount: Decimal = Decimal(0)
 
 
 def read_loads(home: Path) -> pa.Table:
     path = loads_file(home)
     if not path.exists():
         return LOADS_SCHEMA.empty_table()
-    return pq.read_table(path, schema=LOADS_SCHEMA)
+    table = pq.read_table(path)
+    for field in LOADS_SCHEMA:  # a loads file written before a column existed
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table.select(LOADS_SCHEMA.names).cast(LOADS_SCHEMA)
 
 
 def write_empty(home: Path) -> None:

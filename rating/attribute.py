@@ -46,7 +46,7 @@ def source_sql(home: Path, period: Period) -> str:
         files = [str(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet")]
     listed = ", ".join(literal(p) for p in files)
     return (
-        f"SELECT * FROM read_parquet([{listed}]) "
+        f"SELECT * FROM read_parquet([{listed}], union_by_name=true) "
         f"WHERE \"BillingPeriodStart\" >= TIMESTAMPTZ '{period.start_ts.isoformat()}' "
         f"AND \"BillingPeriodStart\" < TIMESTAMPTZ '{period.end_ts.isoformat()}'"
     )

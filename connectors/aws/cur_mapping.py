@@ -2,13 +2,23 @@
 
 ``source_select`` turns one file's columns, whatever the layout, into the
 relation ``src`` the SQL reads: every CUR 2.0 column in :data:`INPUTS` as
-VARCHAR (NULL when absent), ``_tags`` and ``_product_name``.
+VARCHAR (NULL when absent), ``_tags``, ``_cost_categories`` (maps),
+``_product_name``, ``_region`` and ``_line`` (the row's number in its file).
 
-* CUR 2.0 Parquet: snake_case columns, ``resource_tags`` and ``product`` are maps.
-* CUR 2.0 gzip CSV: the same names, the two maps as JSON text.
-* Legacy CUR CSV: ``lineItem/UnblendedCost`` style names, renamed here to the
-  CUR 2.0 name (``line_item_unblended_cost``); tags are ``resourceTags/user:x``
-  columns.
+* CUR 2.0 Parquet: snake_case columns; ``resource_tags``, ``cost_category``
+  and ``product`` are maps.
+* CUR 2.0 gzip CSV: the same names, the maps as JSON text.
+* Legacy CUR CSV (GZIP or ZIP): ``lineItem/UnblendedCost`` style names, renamed
+  here to the CUR 2.0 name (``line_item_unblended_cost``); tags are
+  ``resourceTags/user:<key>`` / ``resourceTags/aws:<key>`` columns, cost
+  categories ``costCategory/<name>`` columns.
+* Legacy CUR Parquet: the CUR 2.0 snake_case names already; one column per
+  tag key, ``resource_tags_user_<key>`` / ``resource_tags_aws_<key>`` (AWS
+  lower-cases the key and turns other characters into ``_``: the original
+  spelling is not in the file), and ``cost_category_<name>``.
+
+Tag keys reach the SQL as AWS writes them in CUR 2.0 (``user:team``,
+``aws:createdBy``); the SQL drops ``user:``.
 """
 
 from __future__ import annotations
@@ -37,6 +47,21 @@ INPUTS: tuple[str, ...] = (
     "reservation_unused_recurring_fee",
     "savings_plan_savings_plan_a_r_n", "savings_plan_savings_plan_effective_cost",
     "savings_plan_total_commitment_to_date", "savings_plan_used_commitment",
+    "product_region", "split_line_item_split_cost", "split_line_item_unused_cost",
+    "split_line_item_parent_resource_id",
+)
+# INPUTS the SQL reads as decimals / timestamps: every value must parse.
+MONEY_INPUTS: tuple[str, ...] = (
+    "line_item_unblended_cost", "line_item_net_unblended_cost", "pricing_public_on_demand_cost",
+    "line_item_usage_amount", "savings_plan_savings_plan_effective_cost",
+    "savings_plan_total_commitment_to_date", "savings_plan_used_commitment",
+    "reservation_effective_cost", "reservation_unused_amortized_upfront_fee_for_billing_period",
+    "reservation_unused_recurring_fee", "split_line_item_split_cost",
+    "split_line_item_unused_cost",
+)
+TIME_INPUTS: tuple[str, ...] = (
+    "line_item_usage_start_date", "line_item_usage_end_date",
+    "bill_billing_period_start_date", "bill_billing_period_end_date",
 )
 
 # Legacy names whose mechanical snake_case differs from CUR 2.0's.
@@ -45,6 +70,11 @@ LEGACY_ALIASES: dict[str, str] = {
     "savingsPlan/SavingsPlanARN": "savings_plan_savings_plan_a_r_n",
 }
 LEGACY_TAG_PREFIX = "resourceTags/"
+LEGACY_CATEGORY_PREFIX = "costCategory/"
+# Legacy Parquet: one column per key, the key's source in the column name.
+PARQUET_TAG_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("resource_tags_user_", "user:"), ("resource_tags_aws_", "aws:"))
+PARQUET_CATEGORY_PREFIX = "cost_category_"
 
 
 def _snake(text: str) -> str:
@@ -66,54 +96,102 @@ def is_legacy(columns: list[str]) -> bool:
     return any("/" in c for c in columns)
 
 
-def source_select(columns: list[tuple[str, str]], scan: str) -> str:
-    """``SELECT`` building ``src`` from a scan whose columns are ``(name, duckdb type)``."""
+def by_cur2_name(columns: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """CUR 2.0 name -> (the file's column, its DuckDB type)."""
     by_name: dict[str, tuple[str, str]] = {}
     for name, type_ in columns:
         by_name.setdefault(cur2_name(name), (name, type_))
+    return by_name
+
+
+def source_select(columns: list[tuple[str, str]], scan: str, line: str) -> str:
+    """``SELECT`` building ``src`` from a scan whose columns are ``(name, duckdb type)``.
+
+    ``line`` is the SQL of the row's number in its file.
+    """
+    by_name = by_cur2_name(columns)
     exprs = []
     for col in INPUTS:
         if col in by_name:
             exprs.append(f"CAST({ident(by_name[col][0])} AS VARCHAR) AS {col}")
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {col}")
-    exprs.append(f"{_tags_expr(columns, by_name)} AS _tags")
+    names = [n for n, _ in columns]
+    exprs.append(f"{_map_expr(by_name, 'resource_tags', _tag_columns(names))} AS _tags")
+    exprs.append(f"{_map_expr(by_name, 'cost_category', _category_columns(names))} "
+                 "AS _cost_categories")
     exprs.append(f"{_product_name_expr(by_name)} AS _product_name")
+    exprs.append(f"{_region_expr(by_name)} AS _region")
+    exprs.append(f"{line} AS _line")
     return f"SELECT {', '.join(exprs)} FROM {scan}"
 
 
-def _tags_expr(columns: list[tuple[str, str]], by_name: dict[str, tuple[str, str]]) -> str:
-    if "resource_tags" in by_name:
-        name, type_ = by_name["resource_tags"]
+def _tag_columns(names: list[str]) -> list[tuple[str, str]]:
+    """(file column, tag key as CUR 2.0 writes it) of one-column-per-key tags."""
+    found = [(n, n[len(LEGACY_TAG_PREFIX):]) for n in names if n.startswith(LEGACY_TAG_PREFIX)]
+    for n in names:
+        for prefix, source in PARQUET_TAG_PREFIXES:
+            if n.startswith(prefix) and len(n) > len(prefix):
+                found.append((n, source + n[len(prefix):]))
+    return found
+
+
+def _category_columns(names: list[str]) -> list[tuple[str, str]]:
+    found = [(n, n[len(LEGACY_CATEGORY_PREFIX):]) for n in names
+             if n.startswith(LEGACY_CATEGORY_PREFIX)]
+    found += [(n, n[len(PARQUET_CATEGORY_PREFIX):]) for n in names
+              if n.startswith(PARQUET_CATEGORY_PREFIX) and len(n) > len(PARQUET_CATEGORY_PREFIX)]
+    return found
+
+
+def _map_expr(by_name: dict[str, tuple[str, str]], column: str,
+              per_key: list[tuple[str, str]]) -> str:
+    """A MAP from CUR 2.0's map column (Parquet map or CSV JSON) or one column per key."""
+    if column in by_name:
+        name, type_ = by_name[column]
         if type_.upper().startswith("MAP"):
             return f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))"
         raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
         return f"CAST(json({raw}) AS MAP(VARCHAR, VARCHAR))"
-    legacy = [n for n, _ in columns if n.startswith(LEGACY_TAG_PREFIX)]
-    if not legacy:
+    if not per_key:
         return "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
     entries = ", ".join(
-        f"{{'key': {literal(n[len(LEGACY_TAG_PREFIX):])}, 'value': CAST({ident(n)} AS VARCHAR)}}"
-        for n in legacy
-    )
+        f"{{'key': {literal(key)}, 'value': CAST({ident(n)} AS VARCHAR)}}" for n, key in per_key)
     return (
         f"map_from_entries(list_filter([{entries}], "
         "lambda e: e.value IS NOT NULL AND e.value <> ''))"
     )
 
 
-def _product_name_expr(by_name: dict[str, tuple[str, str]]) -> str:
-    options: list[str] = []
-    if "product_product_name" in by_name:
-        options.append(f"CAST({ident(by_name['product_product_name'][0])} AS VARCHAR)")
-    if "product" in by_name:
-        name, type_ = by_name["product"]
-        if type_.upper().startswith("MAP"):
-            options.append(f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))['product_name']")
-        else:
-            raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
-            options.append(f"json_extract_string({raw}, '$.product_name')")
+def _product_attr(by_name: dict[str, tuple[str, str]], key: str) -> list[str]:
+    """``product[key]`` (Parquet map, or CSV JSON text), when the file has ``product``."""
+    if "product" not in by_name:
+        return []
+    name, type_ = by_name["product"]
+    if type_.upper().startswith("MAP"):
+        return [f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))[{literal(key)}]"]
+    raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
+    return [f"json_extract_string({raw}, {literal('$.' + key)})"]
+
+
+def _first_of(by_name: dict[str, tuple[str, str]], columns: tuple[str, ...],
+              product_keys: tuple[str, ...]) -> str:
+    """The first non-empty of ``columns``, then of the product map's ``product_keys``."""
+    options = [f"NULLIF(CAST({ident(by_name[c][0])} AS VARCHAR), '')"
+               for c in columns if c in by_name]
+    for key in product_keys:
+        options += _product_attr(by_name, key)
     return f"coalesce({', '.join(options)})" if options else "CAST(NULL AS VARCHAR)"
+
+
+def _region_expr(by_name: dict[str, tuple[str, str]]) -> str:
+    """``product_region_code``, else legacy ``product/region``, else the product map's."""
+    return _first_of(by_name, ("product_region_code", "product_region"),
+                     ("region_code", "region"))
+
+
+def _product_name_expr(by_name: dict[str, tuple[str, str]]) -> str:
+    return _first_of(by_name, ("product_product_name",), ("product_name",))
 
 
 @cache

@@ -3,27 +3,29 @@
 --
 -- Input: relation `src` with one VARCHAR column per CUR column listed in
 -- connectors/aws/cur_mapping.py (INPUTS; NULL when the file lacks it), plus
--- `_tags` MAP(VARCHAR, VARCHAR) (resource_tags, keys as AWS writes them) and
--- `_product_name`. The query is a pure projection: row order is the file's.
-WITH typed AS (
+-- `_tags` and `_cost_categories` MAP(VARCHAR, VARCHAR) (keys as AWS writes
+-- them), `_product_name`, `_region` and `_line`. The query is a pure
+-- projection: row order is the file's. Every decimal and time was checked to
+-- parse before this runs (cur_read.py), so TRY_CAST loses nothing.
+typed AS (
   SELECT
     *,
     line_item_line_item_type AS item_type,
-    CAST(NULLIF(line_item_unblended_cost, '') AS DECIMAL(38,12)) AS unblended,
-    CAST(NULLIF(line_item_net_unblended_cost, '') AS DECIMAL(38,12)) AS net_unblended,
-    CAST(NULLIF(pricing_public_on_demand_cost, '') AS DECIMAL(38,12)) AS public_cost,
-    CAST(NULLIF(line_item_usage_amount, '') AS DECIMAL(38,12)) AS usage_amount,
-    CAST(NULLIF(savings_plan_savings_plan_effective_cost, '') AS DECIMAL(38,12)) AS sp_effective,
-    CAST(NULLIF(savings_plan_total_commitment_to_date, '') AS DECIMAL(38,12)) AS sp_commitment,
-    CAST(NULLIF(savings_plan_used_commitment, '') AS DECIMAL(38,12)) AS sp_used,
-    CAST(NULLIF(reservation_effective_cost, '') AS DECIMAL(38,12)) AS ri_effective,
-    CAST(NULLIF(reservation_unused_amortized_upfront_fee_for_billing_period, '')
+    TRY_CAST(NULLIF(line_item_unblended_cost, '') AS DECIMAL(38,12)) AS unblended,
+    TRY_CAST(NULLIF(line_item_net_unblended_cost, '') AS DECIMAL(38,12)) AS net_unblended,
+    TRY_CAST(NULLIF(pricing_public_on_demand_cost, '') AS DECIMAL(38,12)) AS public_cost,
+    TRY_CAST(NULLIF(line_item_usage_amount, '') AS DECIMAL(38,12)) AS usage_amount,
+    TRY_CAST(NULLIF(savings_plan_savings_plan_effective_cost, '') AS DECIMAL(38,12)) AS sp_effective,
+    TRY_CAST(NULLIF(savings_plan_total_commitment_to_date, '') AS DECIMAL(38,12)) AS sp_commitment,
+    TRY_CAST(NULLIF(savings_plan_used_commitment, '') AS DECIMAL(38,12)) AS sp_used,
+    TRY_CAST(NULLIF(reservation_effective_cost, '') AS DECIMAL(38,12)) AS ri_effective,
+    TRY_CAST(NULLIF(reservation_unused_amortized_upfront_fee_for_billing_period, '')
          AS DECIMAL(38,12)) AS ri_unused_upfront,
-    CAST(NULLIF(reservation_unused_recurring_fee, '') AS DECIMAL(38,12)) AS ri_unused_recurring,
-    CAST(NULLIF(line_item_usage_start_date, '') AS TIMESTAMPTZ) AS usage_start,
-    CAST(NULLIF(line_item_usage_end_date, '') AS TIMESTAMPTZ) AS usage_end,
-    CAST(NULLIF(bill_billing_period_start_date, '') AS TIMESTAMPTZ) AS period_start,
-    CAST(NULLIF(bill_billing_period_end_date, '') AS TIMESTAMPTZ) AS period_end
+    TRY_CAST(NULLIF(reservation_unused_recurring_fee, '') AS DECIMAL(38,12)) AS ri_unused_recurring,
+    TRY_CAST(NULLIF(line_item_usage_start_date, '') AS TIMESTAMPTZ) AS usage_start,
+    TRY_CAST(NULLIF(line_item_usage_end_date, '') AS TIMESTAMPTZ) AS usage_end,
+    TRY_CAST(NULLIF(bill_billing_period_start_date, '') AS TIMESTAMPTZ) AS period_start,
+    TRY_CAST(NULLIF(bill_billing_period_end_date, '') AS TIMESTAMPTZ) AS period_end
   FROM src
 ),
 classified AS (
@@ -49,6 +51,7 @@ classified AS (
   FROM typed
 )
 SELECT
+  _line,
   billed AS BilledCost,
   CASE
     WHEN item_type = 'SavingsPlanCoveredUsage' THEN coalesce(sp_effective, billed)
@@ -119,7 +122,7 @@ SELECT
            NULLIF(line_item_product_code, ''), 'Unknown') AS ServiceName,
   NULLIF(line_item_usage_account_id, '') AS SubAccountId,
   NULLIF(line_item_usage_account_name, '') AS SubAccountName,
-  NULLIF(product_region_code, '') AS RegionId,
+  _region AS RegionId,
   NULLIF(product_location, '') AS RegionName,
   NULLIF(line_item_availability_zone, '') AS AvailabilityZone,
   NULLIF(line_item_resource_id, '') AS ResourceId,
@@ -158,5 +161,10 @@ SELECT
     list_transform(map_entries(_tags), lambda e: {
       'key': CASE WHEN starts_with(e.key, 'user:') THEN substr(e.key, 6) ELSE e.key END,
       'value': e.value}))
-  END AS Tags
+  END AS Tags,
+  CASE WHEN _cost_categories IS NULL OR cardinality(_cost_categories) = 0 THEN NULL
+       ELSE _cost_categories END AS x_CostCategories,
+  TRY_CAST(NULLIF(split_line_item_split_cost, '') AS DECIMAL(38,12)) AS x_SplitCost,
+  TRY_CAST(NULLIF(split_line_item_unused_cost, '') AS DECIMAL(38,12)) AS x_SplitUnusedCost,
+  NULLIF(split_line_item_parent_resource_id, '') AS x_SplitParentResourceId
 FROM classified

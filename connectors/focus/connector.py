@@ -1,4 +1,13 @@
-"""Read FOCUS CSV/Parquet files matched by a glob, one billing period at a time."""
+"""Read FOCUS CSV/Parquet files matched by a glob, one billing period at a time.
+
+Values must be what FOCUS says: ISO 8601 date-times and plain decimals. A
+file saved by a spreadsheet (``9/1/2024 0:00``, ``"$10,100.00 "``) is refused
+with one line naming file, row, column and value, unless the source declares
+its layout (``datetime_format``, ``decimal_separator``, ``thousands_separator``,
+``currency_symbol``). Files whose rows all fall outside the requested range
+are named with the periods they do hold: an ingest never succeeds silently
+having landed nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +16,34 @@ import glob as globlib
 import hashlib
 import logging
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 import duckdb
+from pydantic import field_validator
 
 from rebill import duck
-from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceConfig, SqlPart
+from rebill.connectors.base import (
+    ConnectorSpec,
+    Context,
+    Extract,
+    Rounding,
+    SourceConfig,
+    SqlPart,
+)
 from rebill.connectors.focus.mapping import (
     FALLBACKS,
     PARSE_HINTS,
+    Layout,
     cast_expr,
+    money_text,
     must_parse,
     resolve_columns,
 )
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.periods import Period
-from rebill.schema import SOURCE_COLUMNS
+from rebill.schema import BY_NAME, MONEY_SQL, SOURCE_COLUMNS
 from rebill.sql import ident, literal
 
 log = logging.getLogger("rebill.focus")
@@ -33,6 +53,28 @@ class FocusSource(SourceConfig):
     type: Literal["focus"] = "focus"
     path: str  # glob, relative to the config file's folder
     format: Literal["auto", "csv", "parquet"] = "auto"
+    # A spreadsheet's layout, accepted only when declared (strptime formats,
+    # e.g. "%m/%d/%Y %H:%M"; times are UTC).
+    datetime_format: str | list[str] | None = None
+    decimal_separator: Literal[".", ","] = "."
+    thousands_separator: Literal[",", ".", " ", "'"] | None = None
+    currency_symbol: str | list[str] | None = None  # stripped from amounts, e.g. "$"
+
+    @field_validator("datetime_format")
+    @classmethod
+    def _format(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for fmt in [value] if isinstance(value, str) else value or []:
+            if "%" not in fmt:
+                raise ValueError(f"{fmt!r} is not a strptime format (e.g. \"%m/%d/%Y %H:%M\")")
+        return value
+
+    def layout(self) -> Layout:
+        if self.thousands_separator == self.decimal_separator:
+            raise FatalConnectorError("decimal_separator and thousands_separator are the same")
+        def many(v: str | list[str] | None) -> tuple[str, ...]:
+            return (v,) if isinstance(v, str) else tuple(v or ())
+        return Layout(many(self.datetime_format), self.decimal_separator,
+                      self.thousands_separator, many(self.currency_symbol))
 
 
 class FocusConnector:
@@ -44,6 +86,8 @@ class FocusConnector:
         self.cfg = cfg
         self.ctx = ctx
         self._periods: dict[Path, set[str]] = {}
+        self._rounded: dict[Path, tuple[int, Decimal]] = {}  # checked files
+        self._layout = cfg.layout()
 
     # -- files -----------------------------------------------------------
     def files(self) -> list[Path]:
@@ -80,7 +124,7 @@ class FocusConnector:
         for col in SOURCE_COLUMNS:
             if col.name in found:
                 source_type = str(types[found[col.name]])
-                expr = cast_expr(col.name, col.sql, found[col.name], source_type)
+                expr = cast_expr(col.name, col.sql, found[col.name], source_type, self._layout)
                 exprs.append(f'{expr} AS "{col.name}"')
                 if must_parse(col.sql, source_type):  # text (or floats) that must parse
                     raws.append(f'CAST({ident(found[col.name])} AS VARCHAR) AS "_raw_{col.name}"')
@@ -127,6 +171,7 @@ class FocusConnector:
     def _file_periods(self, con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
         if path not in self._periods:
             try:
+                self._checked(con, path, self._mapped(con, path))
                 rows = con.execute(
                     f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM "
                     f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL"
@@ -149,7 +194,16 @@ class FocusConnector:
             for path in files:
                 labels |= self._file_periods(con, path)
         found = sorted(Period.parse(label) for label in labels)
-        return [p for p in found if p.end > since and p.start <= until]
+        chosen = [p for p in found if p.end > since and p.start <= until]
+        if not chosen:
+            held = "; ".join(
+                f"{path.name}: {', '.join(sorted(self._periods[path])) or 'no rows'}"
+                for path in files)
+            span = "" if since == date.min else f" {since}..{until}"
+            raise DataContractError(
+                f"source {self.source_id}: no rows in the requested range{span}: "
+                f"{len(files)} file(s) read, their billing periods: {held}")
+        return chosen
 
     def extract(self, period: Period) -> Extract:
         with self._connect() as con:
@@ -158,20 +212,30 @@ class FocusConnector:
         for path in files:
             st = path.stat()
             digest.update(f"{path}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
+        rounding = Rounding()
         return Extract(
             fingerprint=digest.hexdigest()[:32],
-            sql_parts=lambda: self._parts(files, period),
+            sql_parts=lambda: self._parts(files, period, rounding),
             notes={"files": str(len(files))},
+            rounding=rounding,
         )
 
-    def _parts(self, files: list[Path], period: Period) -> list[SqlPart]:
+    def _checked(self, con: duckdb.DuckDBPyConnection, path: Path, mapped: str
+                 ) -> tuple[int, Decimal]:
+        """Check ``path`` parses once per run; (values rounded, amount lost)."""
+        if path not in self._rounded:
+            self._check_parse(con, path, mapped)
+            self._rounded[path] = self._rounding(con, path)
+        return self._rounded[path]
+
+    def _parts(self, files: list[Path], period: Period, rounding: Rounding) -> list[SqlPart]:
         """One query per file, after checking every value of the file parses."""
         parts = []
         for path in files:
             with self._connect() as con:
                 try:
                     mapped = self._mapped(con, path)
-                    self._check_parse(con, path, mapped)
+                    rounding.add(*self._checked(con, path, mapped))
                     present = set(_columns(con, mapped))
                 except duckdb.Error as err:
                     raise DataContractError(
@@ -208,8 +272,44 @@ class FocusConnector:
                     raw.strip() not in ("", "NULL")):
                 raise DataContractError(
                     f"source {self.source_id}: {path}, row {row['_line']}, column {c}: "
-                    f"cannot parse {_shown(raw)}{PARSE_HINTS.get(c, '')}"
+                    f"{self._problem(c, raw)}"
                 )
+
+    def _problem(self, column: str, raw: str) -> str:
+        """Why ``raw`` is refused in ``column``, and how to accept a known layout."""
+        sql = BY_NAME[column].sql
+        if sql == "TIMESTAMPTZ":
+            return f"value {_shown(raw)} " + (
+                "does not match datetime_format" if self._layout.datetime_format
+                else "is not an ISO 8601 date-time (a spreadsheet layout needs "
+                "datetime_format in the source)")
+        if sql == MONEY_SQL:
+            return f"value {_shown(raw)} is not a plain decimal" + (
+                PARSE_HINTS.get(column, "") if self._layout != Layout() else
+                " (a spreadsheet layout needs decimal_separator/thousands_separator/"
+                "currency_symbol in the source)")
+        return f"cannot parse {_shown(raw)}{PARSE_HINTS.get(column, '')}"
+
+    def _rounding(self, con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, Decimal]:
+        """Money values of ``path`` with digits beyond 12 decimals, and what rounding lost."""
+        scan = self._scan(con, path)
+        types = dict(con.execute(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})").fetchall())
+        found = resolve_columns(list(types))
+        lost = []
+        for col in SOURCE_COLUMNS:
+            if col.sql == MONEY_SQL and col.name in found:
+                source = found[col.name]
+                text = money_text(f"trim(CAST({ident(source)} AS VARCHAR))", self._layout)
+                lost.append(f"abs(TRY_CAST({text} AS DECIMAL(38,24)) - "
+                            f"TRY_CAST({text} AS DECIMAL(38,12)))")
+        if not lost:
+            return 0, Decimal(0)
+        counted = " + ".join(f"count(*) FILTER ({e} <> 0)" for e in lost)
+        summed = " + ".join(f"coalesce(sum({e}), 0)" for e in lost)
+        n, amount = con.execute(f"SELECT {counted}, {summed} FROM {scan}").fetchall()[0]
+        return int(n or 0), Decimal(amount or 0)
+
 
 
 def _shown(raw: str, limit: int = 80) -> str:

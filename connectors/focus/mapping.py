@@ -9,8 +9,31 @@ for nulls, non-FOCUS extra columns (ignored) and FOCUS 1.3's renamed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_COLUMNS
-from rebill.sql import ident
+from rebill.sql import ident, literal
+
+# What FOCUS allows: ISO 8601 date-times (``T`` or a space, optional seconds,
+# fraction and UTC offset) and plain decimals (optional sign and exponent).
+ISO_8601 = (r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
+            r"(Z|[+-]\d{2}(:?\d{2})?)?")
+PLAIN_DECIMAL = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file writes times and amounts when it is not FOCUS's own way.
+
+    Set per source (``datetime_format``, ``decimal_separator``,
+    ``thousands_separator``, ``currency_symbol``) to accept a spreadsheet's
+    layout explicitly; by default only ISO 8601 and plain decimals parse.
+    """
+
+    datetime_format: tuple[str, ...] = ()
+    decimal_separator: str = "."
+    thousands_separator: str | None = None
+    currency_symbols: tuple[str, ...] = ()
 
 # Alternative spellings of canonical columns (newer or older FOCUS versions).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -64,7 +87,28 @@ def _raw(col: str) -> str:
     return f"NULLIF(NULLIF(trim(CAST(\"{col}\" AS VARCHAR)), 'NULL'), '')"
 
 
-def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str = "VARCHAR") -> str:
+def money_text(raw: str, layout: Layout) -> str:
+    """SQL of the amount as a plain decimal text, after the configured layout."""
+    text = raw
+    for symbol in layout.currency_symbols:
+        text = f"replace({text}, {literal(symbol)}, '')"
+    if layout.thousands_separator:
+        text = f"replace({text}, {literal(layout.thousands_separator)}, '')"
+    if layout.decimal_separator != ".":
+        text = f"replace({text}, {literal(layout.decimal_separator)}, '.')"
+    return f"trim({text})" if text != raw else text
+
+
+def time_expr(raw: str, layout: Layout) -> str:
+    if layout.datetime_format:
+        formats = "[" + ", ".join(literal(f) for f in layout.datetime_format) + "]"
+        return f"CAST(try_strptime({raw}, {formats}) AS TIMESTAMPTZ)"
+    return (f"CASE WHEN regexp_full_match({raw}, {literal(ISO_8601)}) "
+            f"THEN TRY_CAST(replace({raw}, 'T', ' ') AS TIMESTAMPTZ) END")
+
+
+def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str = "VARCHAR",
+              layout: Layout = Layout()) -> str:
     """SQL turning the file's column into the canonical type (NULL when it does not parse).
 
     Typed Parquet columns are taken as they are when the type already fits;
@@ -96,9 +140,11 @@ def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str =
             "THEN e.value->>'$' ELSE CAST(e.value AS VARCHAR) END})) END"
         )
     if sql_type == MONEY_SQL:
-        return f"TRY_CAST({raw} AS {MONEY_SQL})"
+        text = money_text(raw, layout)
+        return (f"CASE WHEN regexp_full_match({text}, {literal(PLAIN_DECIMAL)}) "
+                f"THEN TRY_CAST({text} AS {MONEY_SQL}) END")
     if sql_type == "TIMESTAMPTZ":
-        return f"TRY_CAST(replace({raw}, 'T', ' ') AS TIMESTAMPTZ)"
+        return time_expr(raw, layout)
     if sql_type == "BOOLEAN":
         return f"TRY_CAST({raw} AS BOOLEAN)"
     return raw

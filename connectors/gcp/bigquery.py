@@ -10,8 +10,11 @@ tables: the table's schema says which optional columns (``resource``,
 
 The fingerprint comes from a cheap aggregate query first (row count, latest
 ``export_time``, cost sum): a month whose export did not move is not re-read.
-Pages of the result are mapped to FOCUS by ``export_mapping.sql`` in DuckDB,
-credits as separate Credit rows (see the SQL). Billing account names come
+The result's pages are streamed to a Parquet file in ``<home>/tmp`` (a local
+NDJSON copy is read as it is) and ``export_mapping.sql`` is handed to the lake
+writer as one DuckDB query over it: no row is mapped in Python and memory
+does not grow with the month. Credits become separate Credit rows (see the
+SQL). Amounts with digits beyond 12 decimals are counted (``loads``). Billing account names come
 from the Cloud Billing API when ``billing_account_names`` is on, cached in
 ``<home>/state/gcp_billing_accounts.json``.
 """
@@ -22,7 +25,6 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -31,22 +33,30 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from google.api_core import exceptions as gexc
 from pydantic import field_validator, model_validator
 
 from rebill import duck
 from rebill.atomic import atomic_write
-from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
+from rebill.connectors.base import (
+    ConnectorSpec,
+    Context,
+    Extract,
+    Rounding,
+    SourceConfig,
+    SqlPart,
+)
 from rebill.connectors.gcp.client import ERRORS, bigquery_client, billing_account_name, translate
 from rebill.connectors.gcp.export_file import ExportFiles
 from rebill.errors import DataContractError
-from rebill.layout import state_dir
+from rebill.layout import state_dir, tmp_dir
 from rebill.periods import Period, periods_between
 from rebill.sql import literal
 
 log = logging.getLogger("rebill.gcp_bigquery")
 TABLE_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$")
-PAGE_ROWS = 50_000
+PAGE_ROWS = 50_000  # rows per page of the query result, staged to Parquet as they come
 # Columns the query reads; optional ones are NULL when the table lacks them.
 REQUIRED_FIELDS = ("billing_account_id", "service", "sku", "usage_start_time",
                    "usage_end_time", "project", "labels", "location", "cost", "currency",
@@ -180,7 +190,7 @@ class BigQueryConnector:
         return (f"SELECT {', '.join(cols)} FROM `{self.table}` "
                 f"WHERE invoice.month = @invoice_month ORDER BY {', '.join(order)}")
 
-    def _file_batches(self, files: ExportFiles, period: Period) -> Iterator[SourceBatch]:
+    def _file_relation(self, files: ExportFiles, period: Period) -> str:
         cols, order = self._columns()
         cols = ["tags AS tag_list" if c == "tags" else c for c in cols]
         names = {c.rsplit(" AS ", 1)[-1] for c in cols}
@@ -188,14 +198,22 @@ class BigQueryConnector:
             ("resource_name", "VARCHAR"), ("cost_at_list", "DOUBLE"),
             ("tag_list", "STRUCT(key VARCHAR, value VARCHAR)[]")) if n not in names]
         order = [o.replace("TO_JSON_STRING(", "to_json(") for o in order]
-        mapping = mapping_sql().replace("{account_name}", "CAST(NULL AS VARCHAR)")
-        yield from files.batches(period, cols, order, mapping)
+        return files.relation(period, cols, order)
 
     def extract(self, period: Period) -> Extract:
+        rounding = Rounding()
+        temps: list[Path] = []
+
+        def cleanup() -> None:
+            for path in temps:
+                path.unlink(missing_ok=True)
+
         if self._files is not None:
-            return Extract(fingerprint=self._files.fingerprint(period),
-                           batches=self._file_batches(self._files, period),
-                           notes={"files": str(len(self._files.files()))})
+            files = self._files
+            return Extract(fingerprint=files.fingerprint(period),
+                           sql_parts=lambda: self._parts(
+                               self._file_relation(files, period), rounding, None),
+                           notes={"files": str(len(files.files()))}, rounding=rounding)
         self.fields()
         summary = list(self._query(
             "SELECT COUNT(*) AS row_count, MAX(export_time) AS last_export, "
@@ -205,21 +223,24 @@ class BigQueryConnector:
         digest = hashlib.sha256(json.dumps(
             [self.table, period.label, sorted(self.fields() or ()), values], default=str,
         ).encode())
-        return Extract(fingerprint=digest.hexdigest()[:32], batches=self._batches(period),
-                       notes={"rows": str(values[0][0]) if values else "0"})
+        return Extract(fingerprint=digest.hexdigest()[:32],
+                       sql_parts=lambda: self._query_parts(period, rounding, temps),
+                       notes={"rows": str(values[0][0]) if values else "0"},
+                       rounding=rounding, cleanup=cleanup)
 
-    def _batches(self, period: Period) -> Iterator[SourceBatch]:
-        rows = self._query(self.rows_sql(), period)
-        con = duck.connect()
+    def _query_parts(self, period: Period, rounding: Rounding, temps: list[Path]
+                     ) -> list[SqlPart]:
+        """Stream the query's pages to a local Parquet file; map it in DuckDB."""
+        staged = tmp_dir(self.ctx.home) / f"gcp-{self.source_id}-{period.label}.parquet"
+        temps.append(staged)
+        seen = 0
+        writer: pq.ParquetWriter | None = None
         try:
-            con.execute("SET TimeZone='UTC'")
-            con.execute("SET threads=1")  # deterministic order and batch sizes
-            seen = 0
-            for page in rows.to_arrow_iterable(bqstorage_client=None):
-                table = pa.Table.from_batches([page]) if page.num_rows else None
-                if table is None:
+            for page in self._query(self.rows_sql(), period).to_arrow_iterable(
+                    bqstorage_client=None):
+                if not page.num_rows:
                     continue
-                table = _shape(table)
+                table = _shape(pa.Table.from_batches([page]))
                 if "tags" in table.column_names:
                     table = table.rename_columns(
                         ["tag_list" if c == "tags" else c for c in table.column_names])
@@ -228,25 +249,38 @@ class BigQueryConnector:
                         table = table.append_column(name, pa.nulls(table.num_rows, type_))
                 table = table.append_column(
                     "_n", pa.array(range(seen + 1, seen + 1 + table.num_rows), pa.int64()))
-                names = self._account_names(table)
-                con.register("export", table)
-                try:
-                    mapped = con.sql(mapping_sql().replace(
-                        "{account_name}", _name_case(names))).to_arrow_table()
-                except duckdb.Error as err:
-                    raise DataContractError(
-                        f"{self.where}, rows {seen + 1}-{seen + table.num_rows}: "
-                        f"{str(err).splitlines()[0]}") from None
-                finally:
-                    con.unregister("export")
-                yield SourceBatch(data=mapped, origin=f"{self.table} rows {seen + 1}-",
-                                  first_row=1)
+                if writer is None:
+                    writer = pq.ParquetWriter(staged, table.schema)
+                writer.write_table(table.cast(writer.schema))
                 seen += table.num_rows
         finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            return []
+        return self._parts(f"SELECT * FROM read_parquet({literal(str(staged))})", rounding,
+                           staged)
+
+    def _parts(self, relation: str, rounding: Rounding, staged: Path | None) -> list[SqlPart]:
+        """The mapping over ``relation``, after one scan: it reads, and what rounds."""
+        origin = f"{self.table} (invoice month rows)" if self.cfg.table else str(self.cfg.path)
+        con = duck.connect()
+        try:
+            n, lost = con.execute(_ROUNDING.format(relation=relation)).fetchall()[0]
+            accounts = [r[0] for r in con.execute(
+                f"SELECT DISTINCT billing_account_id FROM ({relation}) "
+                "WHERE billing_account_id IS NOT NULL ORDER BY 1").fetchall()]
+        except duckdb.Error as err:
+            raise DataContractError(f"{self.where}: {str(err).splitlines()[0]}") from None
+        finally:
             con.close()
+        rounding.add(int(n or 0), lost)
+        names = self._account_names(accounts) if staged is not None else {}
+        mapping = mapping_sql().replace("{account_name}", _name_case(names))
+        return [SqlPart(origin=origin, sql=f"WITH export AS ({relation}), {mapping}")]
 
     # -- billing account names (optional, cached) ---------------------------------
-    def _account_names(self, table: pa.Table) -> dict[str, str]:
+    def _account_names(self, accounts: list[str]) -> dict[str, str]:
         if not self.cfg.billing_account_names:
             return {}
         cache_file = state_dir(self.ctx.home) / "gcp_billing_accounts.json"
@@ -256,7 +290,7 @@ class BigQueryConnector:
                 cached = dict(json.loads(cache_file.read_text(encoding="utf-8")))
             except ValueError:
                 cached = {}
-        wanted = {str(a) for a in table.column("billing_account_id").to_pylist() if a}
+        wanted = {str(a) for a in accounts if a}
         missing = sorted(wanted - set(cached))
         for account in missing:
             cached[account] = billing_account_name(
@@ -266,6 +300,24 @@ class BigQueryConnector:
             with atomic_write(cache_file) as tmp:
                 tmp.write_text(json.dumps(cached, sort_keys=True), encoding="utf-8")
         return {k: cached[k] for k in wanted}
+
+
+# FLOAT64 amounts go through their shortest text: digits beyond 12 decimals
+# are rounded by the mapping; count them and what they lose.
+_AMOUNTS = ("cost", "cost_at_list", "usage.amount_in_pricing_units", "usage.amount")
+_LOST = " + ".join(
+    f"count(*) FILTER (abs(TRY_CAST(CAST({c} AS VARCHAR) AS DECIMAL(38,24)) - "
+    f"TRY_CAST(CAST({c} AS VARCHAR) AS DECIMAL(38,12))) <> 0)" for c in _AMOUNTS)
+_LOST_SUM = " + ".join(
+    f"coalesce(sum(abs(TRY_CAST(CAST({c} AS VARCHAR) AS DECIMAL(38,24)) - "
+    f"TRY_CAST(CAST({c} AS VARCHAR) AS DECIMAL(38,12)))), 0)" for c in _AMOUNTS)
+_CREDIT = "TRY_CAST(CAST(c.amount AS VARCHAR) AS DECIMAL({p}))"
+_ROUNDING = (
+    f"SELECT ({_LOST}) + (SELECT count(*) FILTER ({_CREDIT.format(p='38,24')} <> "
+    f"{_CREDIT.format(p='38,12')}) FROM (SELECT unnest(credits) AS c FROM ({{relation}}))), "
+    f"({_LOST_SUM}) + (SELECT coalesce(sum(abs({_CREDIT.format(p='38,24')} - "
+    f"{_CREDIT.format(p='38,12')})), 0) FROM (SELECT unnest(credits) AS c "
+    "FROM ({relation}))) FROM ({relation})")
 
 
 def _shape(table: pa.Table) -> pa.Table:

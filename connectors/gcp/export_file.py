@@ -4,7 +4,7 @@
 exported to GCS and downloaded) gives one export row per line; with the
 table's schema (``bq show --schema --format=prettyjson TABLE > schema.json``)
 DuckDB reads them with exact nested types. The rows then go through the same
-``export_mapping.sql`` as BigQuery pages. ``rebill demo`` uses this for the
+``export_mapping.sql`` as BigQuery pages, run by the lake writer in DuckDB. ``rebill demo`` uses this for the
 bundled GCP sample; operators can use it for offline audits.
 """
 
@@ -13,19 +13,13 @@ from __future__ import annotations
 import glob as globlib
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from rebill import duck
-from rebill.connectors.base import SourceBatch
-from rebill.errors import DataContractError, FatalConnectorError
+from rebill.errors import FatalConnectorError
 from rebill.periods import Period
 from rebill.sql import ident, literal
 
-BATCH_ROWS = 50_000
 _TYPES = {"STRING": "VARCHAR", "FLOAT": "DOUBLE", "FLOAT64": "DOUBLE", "INTEGER": "BIGINT",
           "INT64": "BIGINT", "NUMERIC": "DECIMAL(38,9)", "BOOLEAN": "BOOLEAN",
           "BOOL": "BOOLEAN", "TIMESTAMP": "TIMESTAMPTZ", "DATE": "DATE", "JSON": "JSON"}
@@ -69,26 +63,12 @@ class ExportFiles:
                     digest.update(chunk)
         return digest.hexdigest()[:32]
 
-    def batches(self, period: Period, select: list[str], order: list[str],
-                mapping: str) -> Iterator[SourceBatch]:
+    def relation(self, period: Period, select: list[str], order: list[str]) -> str:
+        """SQL of the period's export rows (``_n`` plus ``select``), in ``order``."""
         columns = "{" + ", ".join(f"{literal(f['name'])}: {literal(duck_type(f))}"
                                   for f in self.schema) + "}"
         files = "[" + ", ".join(literal(str(p)) for p in self.files()) + "]"
         scan = f"read_json({files}, format='newline_delimited', columns={columns})"
-        con = duck.connect()
-        try:
-            con.execute("SET TimeZone='UTC'")
-            con.execute("SET threads=1")
-            con.execute(
-                f"CREATE TEMP VIEW export AS SELECT row_number() OVER (ORDER BY "
-                f"{', '.join(order)}) AS _n, {', '.join(select)} FROM {scan} "
+        return (f"SELECT row_number() OVER (ORDER BY {', '.join(order)}) AS _n, "
+                f"{', '.join(select)} FROM {scan} "
                 f"WHERE invoice.month = {literal(f'{period.start:%Y%m}')}")
-            first = 1
-            for batch in con.sql(mapping).to_arrow_reader(BATCH_ROWS):
-                yield SourceBatch(data=batch, origin=self.pattern, first_row=first)
-                first += batch.num_rows
-        except duckdb.Error as err:
-            raise DataContractError(
-                f"{self.where}: {self.pattern}: {str(err).splitlines()[0]}") from None
-        finally:
-            con.close()

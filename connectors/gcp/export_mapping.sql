@@ -1,14 +1,17 @@
 -- Cloud Billing export (standard or detailed) -> FOCUS 1.2 canonical columns.
 --
--- Input: relation `export`, one page of rows as the query in bigquery.py
--- selects them (nested records kept), plus `_n`, the row's position.
+-- Input: relation `export`, the month's rows as the query in bigquery.py
+-- selects them (nested records kept), plus `_n`, the row's position; the
+-- connector prefixes `WITH export AS (...),` (a local NDJSON copy, or the
+-- query's pages staged to Parquet). `_line` numbers the output rows (a row,
+-- then its credits) in that order.
 -- Credits become their own rows (FOCUS: ChargeCategory Credit), one per
 -- entry of `credits`, carrying the parent row's account, project, service,
 -- SKU, day and tags; so per project, service and day the lake's BilledCost
 -- equals the export's net cost = cost + SUM(credits.amount).
 -- FLOAT64 amounts are read through their shortest text form (exactly the
 -- decimal BigQuery prints) and cast to DECIMAL(38,12).
-WITH base AS (
+base AS (
   SELECT
     _n,
     billing_account_id,
@@ -70,6 +73,7 @@ charges AS (
         FROM base WHERE len(credits) > 0)
 )
 SELECT
+  row_number() OVER (ORDER BY _n, _k) AS _line,
   billed AS BilledCost,
   billed AS EffectiveCost,
   list_cost AS ListCost,
@@ -125,4 +129,4 @@ SELECT
   CASE WHEN category = 'Usage' THEN consumed_unit END AS ConsumedUnit,
   CASE WHEN cardinality(tag_map) = 0 THEN NULL ELSE tag_map END AS Tags
 FROM charges
-ORDER BY _n, _k
+ORDER BY _line

@@ -11,6 +11,7 @@ import typer
 from rebill.flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
 from rebill.flows.output import stream
 from rebill.flows.pipeline import LoadOutcome
+from rebill.money import display_money, plain_decimal
 
 Engine = Annotated[
     str,
@@ -67,8 +68,13 @@ def report_outcomes(outcomes: list[LoadOutcome]) -> int:
         elif o.status == "unchanged":
             typer.echo(f"  {o.source} {o.period}: unchanged")
         else:
-            totals = ", ".join(f"{v} {k}" for k, v in sorted(o.billed_cost.items()))
-            typer.echo(f"  {o.source} {o.period}: {o.rows} rows loaded ({totals or 'empty'})")
+            totals = ", ".join(f"{display_money(v, k)} {k}"
+                               for k, v in sorted(o.billed_cost.items()))
+            rounded = (f"; {o.rounded_values} values had digits beyond 12 decimals, rounded "
+                       f"by {plain_decimal(o.rounded_amount)} in total (see loads)"
+                       if o.rounded_values else "")
+            typer.echo(f"  {o.source} {o.period}: {o.rows} rows loaded "
+                       f"({totals or 'empty'}{rounded})")
     if not outcomes:
         typer.echo("  nothing to load")
     return failed
