@@ -278,17 +278,18 @@ class FocusConnector:
     def _problem(self, column: str, raw: str) -> str:
         """Why ``raw`` is refused in ``column``, and how to accept a known layout."""
         sql = BY_NAME[column].sql
+        said = f"cannot parse {_shown(raw)}"
         if sql == "TIMESTAMPTZ":
-            return f"value {_shown(raw)} " + (
-                "does not match datetime_format" if self._layout.datetime_format
-                else "is not an ISO 8601 date-time (a spreadsheet layout needs "
+            return said + (
+                ": does not match datetime_format" if self._layout.datetime_format
+                else ": not an ISO 8601 date-time (a spreadsheet layout needs "
                 "datetime_format in the source)")
         if sql == MONEY_SQL:
-            return f"value {_shown(raw)} is not a plain decimal" + (
+            return said + ": not a plain decimal" + (
                 PARSE_HINTS.get(column, "") if self._layout != Layout() else
                 " (a spreadsheet layout needs decimal_separator/thousands_separator/"
                 "currency_symbol in the source)")
-        return f"cannot parse {_shown(raw)}{PARSE_HINTS.get(column, '')}"
+        return said + PARSE_HINTS.get(column, "")
 
     def _rounding(self, con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, Decimal]:
         """Money values of ``path`` with digits beyond 12 decimals, and what rounding lost."""
