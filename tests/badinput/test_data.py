@@ -153,6 +153,7 @@ def two_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "name", "make", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_file_fails_only_its_source(two_sources: Path, tmp_path: Path, case: str, name: str,
                                         make: Callable[[Path], None], message: str) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rebill.layout import catalog_file
 from rebill.normalize.catalog import ensure_layout, refresh_catalog
 
@@ -30,6 +32,7 @@ print(opens, failures, first_error, flush=True)
 """
 
 
+@pytest.mark.slow
 def test_read_only_opens_never_fail_during_refreshes(home: Path, tmp_path: Path) -> None:
     ensure_layout(home)
     refresh_catalog(home)
