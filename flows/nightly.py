@@ -74,6 +74,7 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
             report.rated.append(period.label)
         except RebillError as err:
             report.errors.append(f"rate {period}: {err}")
+            log.error("rate %s failed: %s", period, err, extra={"reported": True})
 
     closed = closed_period(cfg, today)
     target = cfg.rebill.export_to
@@ -85,11 +86,28 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
             report.export_note = (f"{closed} not exported: sources {', '.join(incomplete)} "
                                   "failed; it is exported on the next good night")
             report.errors.append(report.export_note)
+            log.error("%s", report.export_note, extra={"reported": True})
         else:
             _export_closed(cfg, closed, target, report, echo)
 
-    report.warnings += _budget_warnings(cfg, today)
+    budgets, anomalies, stale = _warnings(cfg, today)
+    report.warnings += budgets + anomalies + stale
+    _alert(cfg, report, budgets, anomalies)
     return report
+
+
+def _alert(cfg: Config, report: NightlyReport, budgets: list[str], anomalies: list[str]) -> None:
+    """One alert for a failed night (every failure named), one per new breach or anomaly."""
+    if cfg.alerts is None:
+        return
+    from rebill.flows.alerts import send_alert, send_alert_once
+
+    if not report.ok:
+        send_alert(cfg, f"nightly {report.today} failed: " + "; ".join(report.errors), "failure")
+    for text in budgets:
+        send_alert_once(cfg, text, "budget")
+    for text in anomalies:
+        send_alert_once(cfg, text, "anomaly")
 
 
 def _export_closed(cfg: Config, closed: Period, target: str, report: NightlyReport,
@@ -106,20 +124,21 @@ def _export_closed(cfg: Config, closed: Period, target: str, report: NightlyRepo
         elif done == total:
             report.export_note = f"{closed} already exported to {target}"
         else:
-            export_period(cfg, closed.label, target, echo=echo)
+            export_period(cfg, closed.label, target, echo=echo, today=report.today)
             report.exported = closed.label
             report.export_note = f"{closed} exported to {target} ({total - done} invoices)"
     except RebillError as err:
         report.errors.append(f"export {closed} to {target}: {err}")
+        log.error("export %s to %s failed: %s", closed, target, err, extra={"reported": True})
 
 
-def _budget_warnings(cfg: Config, today: date) -> list[str]:
-    """Budgets projected over, anomalies of the last week, stale sources."""
+def _warnings(cfg: Config, today: date) -> tuple[list[str], list[str], list[str]]:
+    """(budgets projected over, anomalies of the last week, stale sources)."""
     from rebill.flows.reports import anomaly_warnings, budget_warnings, stale_sources
 
     con = connect(cfg.home)
     try:
-        return (budget_warnings(con, cfg, Period.of(today), today)
-                + anomaly_warnings(con, today) + stale_sources(con, cfg, today))
+        return (budget_warnings(con, cfg, Period.of(today), today),
+                anomaly_warnings(con, today), stale_sources(con, cfg, today))
     finally:
         con.close()
