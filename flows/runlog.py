@@ -34,3 +34,24 @@ def run_logs(name: str = "rebill") -> Iterator[None]:
         if added is not None:
             added.flush()
             logger.removeHandler(added)
+
+
+class _NotRunFailed(logging.Filter):
+    """Drop Prefect's console echo of a run that ended Failed on purpose (the CLI prints it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return type(exc).__name__ != "RunFailedError" and "RunFailedError" not in record.getMessage()
+
+
+def quiet_console_failures() -> None:
+    """On a terminal the failures are printed once by the command, not again by Prefect."""
+    from prefect.logging.handlers import APILogHandler
+
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict)
+                                     if n.startswith("prefect"))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not isinstance(handler, APILogHandler) and not any(
+                    isinstance(f, _NotRunFailed) for f in handler.filters):
+                handler.addFilter(_NotRunFailed())

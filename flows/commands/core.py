@@ -68,6 +68,9 @@ def run_ingest(config_path: Path | None, sources: list[str] | None, start: date 
             return report
         quiet_prefect_env()
         from rebill.flows.ingest import backfill_flow, ingest_flow, task_runner
+        from rebill.flows.runlog import quiet_console_failures
+
+        quiet_console_failures()
 
         try:
             if rerate and start is not None and end is not None:
@@ -99,7 +102,8 @@ def report_outcomes(outcomes: list[LoadOutcome], start: date | None = None,
         elif o.status == "unchanged":
             typer.echo(f"  {o.source} {o.period}: unchanged")
         else:
-            typer.echo(f"  {o.source} {o.period}: {o.rows} rows loaded ({_amounts(o.billed_cost) or 'empty'})")
+            money = _amounts(o.billed_cost) or "empty"
+            typer.echo(f"  {o.source} {o.period}: {o.rows} rows loaded ({money})")
     if start is not None and end is not None:
         wanted = [p.label for p in periods_between(start, end)]
         for source in sorted({o.source for o in outcomes}):

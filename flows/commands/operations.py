@@ -58,7 +58,10 @@ def register(app: typer.Typer) -> None:
             else:
                 quiet_prefect_env()
                 from rebill.flows.ingest import task_runner
+                from rebill.flows.runlog import quiet_console_failures
                 from rebill.flows.schedule import nightly_flow
+
+                quiet_console_failures()
 
                 try:
                     report = nightly_flow.with_options(task_runner=task_runner(cfg))(
