@@ -195,18 +195,43 @@ def register(app: typer.Typer) -> None:
         typer.echo(render(columns, rows, fmt))
 
     @app.command()
-    def check(config_path: ConfigOpt = None) -> None:
-        """Validate the configuration, sources, FX file and cross-references."""
-        from rebill.flows.checks import run_checks
+    def check(
+        config_path: ConfigOpt = None,
+        connect: Annotated[bool, typer.Option(
+            "--connect", help="also make one cheap authenticated call per source and "
+            "billing target (one line each)")] = False,
+    ) -> None:
+        """Validate the configuration, sources, secrets' environment variables, FX coverage
+        of the open periods and cross-references (with --connect: reach every API)."""
+        from rebill.flows.checks import fx_gaps, missing_secrets, run_checks
 
         cfg = config(config_path)
+        if cfg.file is None:
+            fail("no rebill.toml found: pass --config, set REBILL_CONFIG or create ./rebill.toml")
+        today = datetime.now(UTC).date()
         with user_errors():
             warnings = run_checks(cfg)
+            problems = missing_secrets(cfg, probed=connect) + fx_gaps(cfg, today)
         for w in warnings:
             typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
-        where = cfg.file or "defaults (no rebill.toml)"
-        typer.echo(f"ok: {where}: {len(cfg.sources)} sources, {len(cfg.tenants)} tenants, "
+        for p in problems:
+            typer.secho(f"error: {p}", fg=typer.colors.RED, err=True)
+        if connect:
+            from rebill.flows.connect_check import probe_all
+
+            for probe in probe_all(cfg, today):
+                if probe.ok:
+                    typer.echo(f"  {probe.name}: ok ({probe.detail})")
+                else:
+                    problems.append(probe.detail)
+                    typer.secho(f"  {probe.name}: FAILED: {probe.detail}", fg=typer.colors.RED)
+        summary = (f"{cfg.file}: {len(cfg.sources)} sources, {len(cfg.tenants)} tenants, "
                    f"{len(cfg.shared)} shared pools, {len(warnings)} warnings")
+        if problems:
+            typer.secho(f"FAILED: {summary}, {len(problems)} problems", fg=typer.colors.RED,
+                        err=True)
+            raise typer.Exit(1)
+        typer.echo(f"ok: {summary}")
 
     @app.command()
     def demo(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rebill.flows.common import ConfigOpt, config, user_errors
+from rebill.flows.common import ConfigOpt, config, require_home, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         from rebill.periods import Period
 
         cfg = config(config_path)
+        require_home(cfg)
         with user_errors():
             p = Period.parse(period)
             con = connect(cfg.home, cfg.rebill.memory_limit)
