@@ -65,9 +65,15 @@ def _probe(name: str, call: Callable[[], str]) -> Probe:
 
 def probe_all(cfg: Config, today: date) -> list[Probe]:
     """One probe per configured source, then per billing target in use."""
-    out = [_probe(f"source {sid}", lambda sid=sid: _source_call(connector(cfg, sid, today), today))
-           for sid in sorted(cfg.sources)]
+    out: list[Probe] = []
+    for sid in sorted(cfg.sources):
+        def source(sid: str = sid) -> str:
+            return _source_call(connector(cfg, sid, today), today)
+        out.append(_probe(f"source {sid}", source))
     targets = {cfg.rebill.export_to} | {n for n in ("fossbilling", "blesta")
                                         if getattr(cfg.exporters, n) is not None}
-    out += [_probe(f"target {t}", lambda t=t: _target_call(cfg, t)) for t in sorted(targets)]
+    for name in sorted(targets):
+        def target(name: str = name) -> str:
+            return _target_call(cfg, name)
+        out.append(_probe(f"target {name}", target))
     return out
