@@ -11,6 +11,7 @@ import typer
 from rebill.config import Config
 from rebill.errors import RebillError
 from rebill.flows.common import ConfigOpt, config, fail, require_home, user_errors
+from rebill.money import round_money
 from rebill.periods import Period
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
 
 
 def _money(amounts: dict[str, Decimal]) -> str:
-    return ", ".join(f"{v} {c}" for c, v in sorted(amounts.items())) or "0"
+    """Amounts at their currency's minor unit, for people (JSON keeps them exact)."""
+    return ", ".join(f"{round_money(v, c)} {c}" for c, v in sorted(amounts.items())) or "0"
 
 
 def register(app: typer.Typer) -> None:
@@ -154,14 +156,18 @@ def _status_text(report: StatusReport, ops: dict[str, Any]) -> None:
         if items:
             typer.echo(f"  {title}:")
             for item in items:
-                typer.echo(f"    {item.label}: {item.cost:f} {item.currency} ({item.rows} rows)")
+                typer.echo(f"    {item.label}: {round_money(item.cost, item.currency)} "
+                           f"{item.currency} ({item.rows} rows)")
     typer.echo(f"excluded tax: {_money(report.excluded_tax)}")
     for c in report.conservation:
         state = "ok" if c.ok else "MISMATCH (the lake changed since rating? re-run rebill rate)"
+        # exact (12 decimals) only when it does not balance: then every digit matters
+        def show(v: Decimal, exact: bool = not c.ok, cur: str = c.currency) -> str:
+            return f"{v:f}" if exact else str(round_money(v, cur))
         typer.echo(
-            f"conservation {c.currency}: lake {c.lake:f} = attributed {c.attributed:f} + pool "
-            f"{c.pooled:f} + unallocated {c.unallocated:f} + excluded tax {c.excluded_tax:f}: {state}"
-        )
+            f"conservation {c.currency}: lake {show(c.lake)} = attributed {show(c.attributed)} + "
+            f"pool {show(c.pooled)} + unallocated {show(c.unallocated)} + excluded tax "
+            f"{show(c.excluded_tax)}: {state}")
     typer.echo("\nlast loads:")
     for load in ops["loads"]:
         tail = f" (last attempt failed: {load['error']})" if load["status"] == "failed" else ""
