@@ -148,3 +148,19 @@ def test_rate_takes_a_range(tmp_path: Path) -> None:
                                    "--config", str(path)])
     assert bad.exit_code == 1 and bad.stderr.splitlines() == [
         "error: --end 2024-09 is before --start 2024-10"]
+
+
+def test_backfill_lines_name_empty_periods_once_and_money_at_the_minor_unit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _ = setup(tmp_path)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    result = CliRunner().invoke(app, ["backfill", "--start", "2024-07-01", "--end", "2024-10-31",
+                                      "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "  files 2024-09: 30 rows loaded (300.00 USD)",
+        "  files 2024-10: 9 rows loaded (90.00 USD)",
+        "  files: no data for 2024-07, 2024-08",
+        "  rated 2024-09, 2024-10",
+    ]
+    assert result.stderr == ""
