@@ -16,15 +16,16 @@ import hashlib
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from rebill import retry
 from rebill.atomic import atomic_write
 from rebill.config import Config
 from rebill.layout import state_dir
+from rebill.retry import Retriable, status_verdict
 
 log = logging.getLogger("rebill.alerts")
 
@@ -57,9 +58,30 @@ def mask(cfg: Config, text: str) -> str:
     return text
 
 
+class _RefusedError(Exception):
+    """The webhook answered with an error status."""
+
+    def __init__(self, status: int, headers: httpx.Headers) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.headers = headers
+
+
+def _verdict(exc: Exception) -> Retriable | None:
+    if isinstance(exc, _RefusedError):
+        return status_verdict(exc.status, dict(exc.headers))
+    if isinstance(exc, httpx.TransportError):
+        return Retriable(type(exc).__name__)
+    return None
+
+
 def send_alert(cfg: Config, text: str, kind: str = "failure", *,
                transport: httpx.BaseTransport | None = None, backoff: float = 1.0) -> bool:
-    """POST ``{"text": ..., "kind": ...}`` to the webhook; True when delivered."""
+    """POST ``{"text": ..., "kind": ...}`` to the webhook; True when delivered.
+
+    Network errors, 408, 429 and 5xx are retried through :mod:`rebill.retry`
+    (``ATTEMPTS`` calls in all); other answers are final.
+    """
     if cfg.alerts is None:
         return False
     url = os.environ.get(cfg.alerts.webhook_env)
@@ -68,23 +90,21 @@ def send_alert(cfg: Config, text: str, kind: str = "failure", *,
                     cfg.alerts.webhook_env)
         return False
     payload = {"text": mask(cfg, f"rebill {kind}: {text}"), "kind": kind}
-    problem = ""
     with httpx.Client(timeout=10, transport=transport) as client:
-        for attempt in range(ATTEMPTS):
-            try:
-                answer = client.post(url, json=payload)
-            except httpx.HTTPError as err:
-                problem = type(err).__name__
-            else:
-                if answer.status_code < 300:
-                    return True
-                problem = f"HTTP {answer.status_code}"
-                if answer.status_code != 429 and answer.status_code < 500:
-                    break
-            if attempt + 1 < ATTEMPTS:
-                time.sleep(backoff * 2 ** attempt)
-    log.error("alert not delivered to the webhook (%s): %s", problem, payload["text"])
-    return False
+        def post() -> None:
+            answer = client.post(url, json=payload)
+            if answer.status_code >= 300:
+                raise _RefusedError(answer.status_code, answer.headers)
+
+        try:
+            retry.call(post, catch=(httpx.HTTPError, _RefusedError), classify=_verdict,
+                       policy=retry.Retry(attempts=ATTEMPTS, base=backoff, cap=30.0),
+                       what="alert webhook")  # never the URL: it carries a token
+        except (httpx.HTTPError, _RefusedError) as err:
+            log.error("alert not delivered to the webhook (%s): %s", type(err).__name__
+                      if not isinstance(err, _RefusedError) else err, payload["text"])
+            return False
+    return True
 
 
 def _sent_file(cfg: Config) -> Path:

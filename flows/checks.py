@@ -63,23 +63,25 @@ def fx_gaps(cfg: Config, today: date) -> list[str]:
     from rebill import duck
     from rebill.flows.pipeline import open_periods
     from rebill.rating.fx import load_rates, resolve_rates
+    from rebill.sql import literal
 
     pairs = sorted({(cfg.rebill.currency, cfg.tenant_currency(t)) for t in cfg.tenants
                     if cfg.tenant_currency(t) != cfg.rebill.currency})
     if not pairs:
         return []
     first = open_periods(cfg, today)[0].start
-    values = ", ".join(f"('{b}', '{q}')" for b, q in pairs)
-    need = (f"SELECT p.b AS currency, p.q AS tenant_currency, CAST(d AS DATE) AS day "
-            f"FROM (VALUES {values}) p(b, q), "
-            f"generate_series(DATE '{first}', DATE '{today}', INTERVAL 1 DAY) g(d)")
+    need = ("SELECT p.b AS currency, p.q AS tenant_currency, CAST(d AS DATE) AS day "
+            "FROM (VALUES {values}) p(b, q), "
+            f"generate_series(DATE {literal(str(first))}, DATE {literal(str(today))}, "
+            "INTERVAL 1 DAY) g(d)")
     con = duck.connect(memory_limit=None)
     gaps: list[str] = []
     try:
         path = load_rates(con, cfg)
         for base, quote in pairs:
             try:
-                resolve_rates(con, need + f" WHERE p.b = '{base}' AND p.q = '{quote}'", path)
+                values = f"({literal(base)}, {literal(quote)})"
+                resolve_rates(con, need.replace("{values}", values), path)
             except RebillError as err:
                 gaps.append(str(err))
     except RebillError as err:

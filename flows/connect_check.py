@@ -42,8 +42,8 @@ def _source_call(conn: Any, today: date) -> str:
 
 
 def _target_call(cfg: Config, name: str) -> str:
-    from rebill.exporters.http import Retry
     from rebill.exporters.run import make_target
+    from rebill.retry import Retry
 
     dest: Any = make_target(cfg, name, retry=Retry(attempts=1))
     try:

@@ -148,7 +148,7 @@ def run_demo(home: Path, engine: str, template: Path | None = None,
         export_period(cfg, p.label, "file", echo=lambda line: typer.echo(f"  {line}"),
                       today=today)
     typer.echo("4/4 reports")
-    con = connect(cfg.home)
+    con = connect(cfg.home, cfg.rebill.memory_limit)
     for p in periods:
         for path in write_reports(con, cfg, p):
             if path.name == "overview.html":

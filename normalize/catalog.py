@@ -31,6 +31,7 @@ from rebill.layout import (
 from rebill.normalize.loads import write_empty as write_empty_loads
 from rebill.normalize.store import lake_of
 from rebill.schema import ARROW_SCHEMA
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.catalog")
 
@@ -101,20 +102,16 @@ def ensure_layout(home: Path) -> None:
     _write_empty(exports_file(home), EXPORTS)
 
 
-def _q(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def view_sql(home: Path) -> dict[str, str]:
     """``CREATE OR REPLACE VIEW`` statements, by view name."""
     home = home.resolve()
-    lake = _q(lake_of(home).glob())
-    rated = {n: _q(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
+    lake = literal(lake_of(home).glob())
+    rated = {n: literal(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
         "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "
         f"read_parquet({lake}, hive_partitioning=false)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
-        f"read_parquet({_q(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
+        f"read_parquet({literal(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
         "rated_costs": "CREATE OR REPLACE VIEW rated_costs AS SELECT * FROM "
         f"read_parquet({rated['rated_costs']}, hive_partitioning=false)",
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
@@ -123,7 +120,7 @@ def view_sql(home: Path) -> dict[str, str]:
         f"read_parquet({rated['invoice_lines']}, hive_partitioning=false)",
         "invoices": f"""CREATE OR REPLACE VIEW invoices AS
 WITH ledger AS (
-  SELECT * FROM read_parquet({_q(exports_file(home))}, hive_partitioning=false)
+  SELECT * FROM read_parquet({literal(exports_file(home))}, hive_partitioning=false)
   QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
 )
 SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
@@ -150,7 +147,7 @@ def refresh_catalog(home: Path) -> bool:
     """(Re)define the views in ``<home>/rebill.duckdb``; False if an analyst holds it."""
     ensure_layout(home)
     try:
-        con = duck.connect(str(catalog_file(home)), memory_limit=None)
+        con = duck.connect(str(catalog_file(home)))
     except duckdb.IOException as err:
         log.warning("catalog %s is in use (%s); its views are refreshed on the next run",
                     catalog_file(home), str(err).splitlines()[0])
