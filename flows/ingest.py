@@ -51,8 +51,9 @@ def _retry_if_retriable(task: object, task_run: object, state: object) -> bool:
       retry_condition_fn=_retry_if_retriable, task_run_name="load {source_id} {period_label}")
 def load_task(config_path: str | None, source_id: str, period_label: str, today: date,
               force: bool = False) -> LoadOutcome:
-    cfg = open_config(Path(config_path) if config_path else None)
-    return load_one(cfg, source_id, Period.parse(period_label), today, force)
+    with run_logs():  # a Dask worker is another process: attach there too
+        cfg = open_config(Path(config_path) if config_path else None)
+        return load_one(cfg, source_id, Period.parse(period_label), today, force)
 
 
 def run_loads(cfg: Config, config_path: str | None, pairs: list[tuple[str, Period]],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -105,12 +104,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"wrote {prefect_yaml}: rebill-nightly cron {cfg.nightly.cron!r} "
                        f"({cfg.nightly.timezone}), rebill-backfill; work pool {pool!r}")
             return
-        api = os.environ.get("PREFECT_API_URL", "")
+        quiet_prefect_env()
+        from prefect.settings import PREFECT_API_URL
+
+        api = PREFECT_API_URL.value()  # the environment, else the active Prefect profile
         if not api and not dry_run:
             fail("PREFECT_API_URL is not set: schedules never fire on Prefect's throw-away "
                  "embedded server; start one (`prefect server start`) and set "
                  "PREFECT_API_URL=http://127.0.0.1:4200/api")
-        quiet_prefect_env()
         from rebill.flows.schedule import deployments, serve
 
         with user_errors():
@@ -122,7 +123,5 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{d.flow_name}/{d.name}: {when}")
             if dry_run:
                 return
-            from prefect.settings import PREFECT_API_URL
-
-            typer.echo(f"serving on {PREFECT_API_URL.value()} (Ctrl-C to stop)")
+            typer.echo(f"serving on {api} (Ctrl-C to stop)")
             serve(cfg, str(cfg.file))
