@@ -2,8 +2,8 @@
 
 Every view reads Parquet by glob, so new loads are visible without touching
 ``rebill.duckdb``. Empty placeholder files under ``_schema`` keep the views
-valid on a fresh home. ``rebill.duckdb`` is refreshed when it can be opened;
-an analyst holding it open only makes the refresh wait for the next run.
+valid on a fresh home. ``rebill.duckdb`` is rebuilt aside and renamed into
+place, so an analyst's read-only open never fails and never blocks a run.
 ``rebill sql`` and the pipeline itself use an in-memory connection with the
 same views, so they never contend for the catalog's lock.
 """
@@ -144,17 +144,22 @@ def connect(home: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConne
 
 
 def refresh_catalog(home: Path) -> bool:
-    """(Re)define the views in ``<home>/rebill.duckdb``; False if an analyst holds it."""
+    """(Re)build ``<home>/rebill.duckdb`` aside and rename it into place.
+
+    The new file is written under a temporary name beside the catalog, closed
+    (checkpointed, no WAL left) and renamed over the old one, so an analyst's
+    read-only open at any instant finds a complete catalog, and one holding the
+    old file open keeps reading it until they reopen. Returns True.
+    """
     ensure_layout(home)
-    try:
-        con = duck.connect(str(catalog_file(home)))
-    except duckdb.IOException as err:
-        log.warning("catalog %s is in use (%s); its views are refreshed on the next run",
-                    catalog_file(home), str(err).splitlines()[0])
-        return False
-    try:
-        for sql in view_sql(home).values():
-            con.execute(sql)
-    finally:
-        con.close()
+    target = catalog_file(home)
+    with atomic_write(target) as tmp:
+        con = duck.connect(str(tmp))
+        try:
+            for sql in view_sql(home).values():
+                con.execute(sql)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return True

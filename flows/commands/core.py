@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 
 from rebill.flows.common import (
@@ -20,7 +19,7 @@ from rebill.flows.common import (
     setup_logging,
     user_errors,
 )
-from rebill.flows.output import render
+from rebill.flows.output import stream
 from rebill.flows.pipeline import LoadOutcome, RunFailedError, RunReport, validate_request
 from rebill.money import round_money
 from rebill.periods import periods_between
@@ -31,6 +30,7 @@ Engine = Annotated[
                  help="auto (default: Prefect flows when PREFECT_API_URL is set, else in "
                       "this process), prefect or local")]
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", "-s", help="source id (repeatable)")]
+DEFAULT_SQL_LIMIT = 1000
 ForceOpt = Annotated[bool, typer.Option("--force", help="reload even if the fingerprint is unchanged")]
 
 
@@ -165,34 +165,32 @@ def register(app: typer.Typer) -> None:
         query: Annotated[str, typer.Argument(help="a read-only query over the catalog's views")],
         config_path: ConfigOpt = None,
         fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+        limit: Annotated[int, typer.Option(
+            "--limit", help="show at most N rows (0: all; says when it cut)")] = DEFAULT_SQL_LIMIT,
     ) -> None:
-        """Query the catalog (read-only): costs, loads, rated_costs, invoice_lines, ..."""
+        """Query the catalog read-only: costs, loads, rated_costs, invoice_lines, ...
+
+        Only SELECT (WITH, DESCRIBE, SHOW, SUMMARIZE) and plain EXPLAIN run; files
+        outside the home cannot be read.
+        """
         if fmt not in ("table", "csv", "json"):
             fail(f"--format must be table, csv or json, not {fmt!r}")
+        if limit < 0:
+            fail(f"--limit must be 0 (all rows) or more, not {limit}")
         cfg = config(config_path)
-        from rebill.normalize.catalog import connect
+        from rebill import duck
+        from rebill.normalize.analyst import analyst_connect, read_statements, run_query
 
-        try:
-            statements = duckdb.connect().extract_statements(query)
-        except duckdb.Error as err:
-            fail(str(err).splitlines()[0])
-        allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-        if not statements or any(s.type not in allowed for s in statements):
-            fail("rebill sql runs read-only queries only (SELECT, WITH ... SELECT, EXPLAIN)")
-        require_home(cfg)  # checked after the query: a home is never created by a read
+        with user_errors():  # a write is refused before anything, even a missing home
+            read_statements(duck.connect(memory_limit=None), query)
+        require_home(cfg)  # a read never creates a home
         with user_errors():
-            con = connect(cfg.home, cfg.rebill.memory_limit)
-        statements = con.extract_statements(query)
-        try:
-            result = None
-            for st in statements:
-                result = con.execute(st)
-            assert result is not None
-            columns = [d[0] for d in result.description or []]
-            rows = result.fetchall()
-        except duckdb.Error as err:
-            fail(" ".join(str(err).split()))
-        typer.echo(render(columns, rows, fmt))
+            con = analyst_connect(cfg.home, cfg.rebill.memory_limit)
+            columns, batches = run_query(con, query)
+            cut = stream(columns, batches, fmt, limit, typer.echo)
+        if cut:
+            typer.secho(f"(first {limit} rows shown; use --limit to see more, --limit 0 for all)",
+                        err=True)
 
     @app.command()
     def check(

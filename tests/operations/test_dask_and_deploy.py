@@ -14,6 +14,8 @@ import pytest
 from rebill.config import load_config
 from tests.conftest import REPO, SAMPLES
 
+pytestmark = pytest.mark.slow  # seconds each: Prefect, subprocesses or many examples
+
 
 @pytest.mark.slow
 def test_ingest_fan_out_on_dask_local_cluster(prefect_server: str, tmp_path: Path) -> None:

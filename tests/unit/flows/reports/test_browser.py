@@ -19,9 +19,9 @@ from rebill.config import Config
 from rebill.flows.reports import write_reports
 from rebill.normalize.catalog import connect
 from tests.conftest import REPO
-from tests.reports.demo import PERIOD
+from tests.unit.flows.reports.demo import PERIOD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
