@@ -74,15 +74,17 @@ def _periods(period: str | None, start: str | None, end: str | None) -> list[Per
 
     def parse(text: str, name: str) -> Period:
         with user_errors():
-            try:
-                return Period.parse(text[:7]) if len(text) in (7, 10) else Period.parse(text)
+            try:  # a day (YYYY-MM-DD) names its month in a range
+                return Period.parse(text[:7]) if len(text) == 10 and text[7] == "-" \
+                    else Period.parse(text)
             except RebillError as err:
                 raise type(err)(f"{name}: {err}") from None
 
     if period is not None and (start or end):
         fail("give --period, or --start and --end, not both")
     if period is not None:
-        return [parse(period, "--period")]
+        with user_errors():
+            return [Period.parse(period)]
     if not (start and end):
         fail("give --period YYYY-MM, or --start and --end")
     first, last = parse(start, "--start"), parse(end, "--end")
@@ -108,9 +110,11 @@ def register_status(app: typer.Typer) -> None:
         if fmt not in ("text", "json"):
             fail(f"--format must be text or json, not {fmt!r}")
         cfg = config(config_path)
+        with user_errors():
+            chosen = Period.parse(period) if period else None
         require_home(cfg)
         with user_errors():
-            p = Period.parse(period) if period else latest_rated_period(cfg.home)
+            p = chosen or latest_rated_period(cfg.home)
             if p is None:
                 fail(f"no rated period under {cfg.home}; run `rebill rate --period YYYY-MM`")
             report = rating_status(cfg, p)

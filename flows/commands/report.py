@@ -26,9 +26,10 @@ def register(app: typer.Typer) -> None:
         from rebill.periods import Period
 
         cfg = config(config_path)
-        require_home(cfg)
         with user_errors():
             p = Period.parse(period)
+        require_home(cfg)
+        with user_errors():
             con = connect(cfg.home, cfg.rebill.memory_limit)
             try:
                 paths = write_reports(con, cfg, p, tenant=tenant, out=out)

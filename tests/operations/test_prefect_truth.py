@@ -127,6 +127,8 @@ def test_served_nightly_deployment_fails_visibly(prefect_server: str, tmp_path: 
     finally:
         served.terminate()
         served.wait(timeout=30)
+        if served.stdout is not None:
+            served.stdout.close()
         hook.close()
     assert run.state.type.value == "FAILED", run.state
     assert "ingest do" in (run.state.message or "")
