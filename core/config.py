@@ -230,6 +230,10 @@ class Exporters(Strict):
     blesta: Blesta | None = None
 
 
+class Alerts(Strict):
+    webhook_env: str = "REBILL_ALERT_WEBHOOK"  # env var holding the webhook URL (a secret)
+
+
 class Nightly(Strict):
     cron: str = "0 3 * * *"
     timezone: str = "UTC"
@@ -301,6 +305,7 @@ class Config(Strict):
     fees: list[Fee] = Field(default_factory=list)
     exporters: Exporters = Field(default_factory=Exporters)
     nightly: Nightly = Field(default_factory=Nightly)
+    alerts: Alerts | None = None
 
     # Where the file was read from; relative paths resolve against its folder.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -74,6 +74,8 @@ INVOICE_DRAFTS = pa.schema([
     ("subtotal", LINE_MONEY),
     ("line_count", pa.int32()),
     ("lines_hash", pa.string()),
+    ("closes_on", pa.date32()),  # [rebill] close_day of the month after: final from then on
+    ("estimated_rows", pa.int64()),  # cost rows of the period that are estimates (x_estimated)
 ])
 
 EXPORTS = pa.schema([

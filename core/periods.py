@@ -73,3 +73,8 @@ def periods_between(since: date, until: date) -> list[Period]:
         out.append(p)
         p = p.next()
     return out
+
+
+def closes_on(period: Period, close_day: int) -> date:
+    """The first day ``period`` counts as closed: ``close_day`` of the month after."""
+    return period.next().start + timedelta(days=close_day - 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import httpx
 
@@ -27,6 +28,7 @@ from rebill.exporters.blesta import BlestaTarget
 from rebill.exporters.file import FileTarget
 from rebill.exporters.fossbilling import FossBillingTarget
 from rebill.exporters.model import Invoice, check_period, load_invoices
+from rebill.periods import Period, closes_on
 from rebill.retry import Retry
 
 TARGETS = ("file", "fossbilling", "blesta")
@@ -83,13 +85,48 @@ def refusal(invoice: Invoice, entries: list[ledger.Entry]) -> str | None:
     return None
 
 
+def estimated_rows(cfg: Config, period: Period) -> dict[str, int]:
+    """Cost rows of ``period`` derived from an estimate (``x_estimated``), by source."""
+    from rebill.normalize.catalog import connect
+
+    con = connect(cfg.home)
+    try:
+        rows = con.execute(
+            "SELECT x_source, count(*) FROM costs WHERE x_estimated AND "
+            "BillingPeriodStart >= ? AND BillingPeriodStart < ? GROUP BY 1 ORDER BY 1",
+            [period.start_ts, period.end_ts]).fetchall()
+    finally:
+        con.close()
+    return {str(s): int(n) for s, n in rows}
+
+
+def unfinished(cfg: Config, period: Period, today: date) -> str | None:
+    """Why ``period`` is not final yet (open, or holding estimated rows), if it is not."""
+    closing = closes_on(period, cfg.rebill.close_day)
+    if today < closing:
+        return (f"{period} is still open (it closes on {closing}: [rebill] close_day = "
+                f"{cfg.rebill.close_day}); an exported invoice is final, so wait, or pass "
+                "--allow-open to export it anyway")
+    estimated = estimated_rows(cfg, period)
+    if estimated:
+        where = ", ".join(f"{s}: {n}" for s, n in estimated.items())
+        return (f"{period} holds estimated cost rows ({where}); re-ingest once the "
+                "providers' invoices are final, or pass --allow-open to export it anyway")
+    return None
+
+
 def export_period(cfg: Config, period: str, target: str | None = None, *,
                   tenant: str | None = None, dry_run: bool = False,
                   echo: Callable[[str], None] = print, hook: StepHook = no_hook,
                   transport: httpx.BaseTransport | None = None,
-                  retry: Retry | None = None) -> Outcome:
+                  retry: Retry | None = None, today: date | None = None,
+                  allow_open: bool = False) -> Outcome:
     """Export ``period`` to ``target`` (None: each tenant to its own target, see
-    :meth:`Config.tenant_target`); raises ExportError if any invoice failed."""
+    :meth:`Config.tenant_target`); raises ExportError if any invoice failed.
+
+    A period that is not final (before its close day, or holding estimated
+    rows) is refused unless ``allow_open``.
+    """
     check_period(period)
     if tenant is not None:
         cfg.tenant(tenant)
@@ -97,6 +134,12 @@ def export_period(cfg: Config, period: str, target: str | None = None, *,
         raise ConfigError(f"--target {target!r}: use one of {', '.join(TARGETS)}")
     home = cfg.home
     invoices = load_invoices(home, period, tenant)
+    if not allow_open and invoices:
+        why = unfinished(cfg, Period.parse(period), today or datetime.now(UTC).date())
+        if why and not dry_run:
+            raise ExportError(f"export refused: {why}")
+        if why:
+            echo(f"would refuse: {why}")
     outcome = Outcome()
     if not invoices:
         echo(f"no invoice lines for {period}" + (f" and tenant {tenant}" if tenant else ""))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from rebill.config import Config
-from rebill.errors import ConfigError
+from rebill.errors import ConfigError, RebillError
 
 
 def check_fx(cfg: Config) -> None:
@@ -28,6 +29,66 @@ def check_fx(cfg: Config) -> None:
                 raise ConfigError(f"{path}, row {n}, column rate: {row['rate']!r} is not a number") from None
             if rate <= 0:
                 raise ConfigError(f"{path}, row {n}, column rate: must be positive")
+
+
+def missing_secrets(cfg: Config, probed: bool = False) -> list[str]:
+    """One line per secret whose environment variable is not set (sources, targets, alerts).
+
+    ``probed``: the sources and targets are tried one by one (``--connect``) and
+    name their own missing variable; only the others are listed here.
+    """
+    import os
+
+    from rebill.connectors.registry import validate_source_config
+
+    where = str(cfg.file) if cfg.file else "rebill.toml"
+    named: list[tuple[str, str]] = []
+    for source_id, raw in sorted(cfg.sources.items() if not probed else []):
+        model = validate_source_config(source_id, raw, where).model_dump()
+        named += [(f"sources.{source_id}.{k}", v) for k, v in sorted(model.items())
+                  if k.endswith("_env") and isinstance(v, str)]
+    for name in ("fossbilling", "blesta") if not probed else ():
+        target = getattr(cfg.exporters, name)
+        if target is not None:
+            named += [(f"exporters.{name}.{k}", v) for k, v in sorted(target.model_dump().items())
+                      if k.endswith("_env")]
+    if cfg.alerts is not None:
+        named.append(("alerts.webhook_env", cfg.alerts.webhook_env))
+    return [f"{where}: {key}: environment variable {var} is not set"
+            for key, var in named if not os.environ.get(var, "").strip()]
+
+
+def fx_gaps(cfg: Config, today: date) -> list[str]:
+    """Each tenant currency pair with no FX rate for some day of the open periods so far."""
+    from rebill import duck
+    from rebill.flows.pipeline import open_periods
+    from rebill.rating.fx import load_rates, resolve_rates
+    from rebill.sql import literal
+
+    pairs = sorted({(cfg.rebill.currency, cfg.tenant_currency(t)) for t in cfg.tenants
+                    if cfg.tenant_currency(t) != cfg.rebill.currency})
+    if not pairs:
+        return []
+    first = open_periods(cfg, today)[0].start
+    need = ("SELECT p.b AS currency, p.q AS tenant_currency, CAST(d AS DATE) AS day "
+            "FROM (VALUES {values}) p(b, q), "
+            f"generate_series(DATE {literal(str(first))}, DATE {literal(str(today))}, "
+            "INTERVAL 1 DAY) g(d)")
+    con = duck.connect(memory_limit=None)
+    gaps: list[str] = []
+    try:
+        path = load_rates(con, cfg)
+        for base, quote in pairs:
+            try:
+                values = f"({literal(base)}, {literal(quote)})"
+                resolve_rates(con, need.replace("{values}", values), path)
+            except RebillError as err:
+                gaps.append(str(err))
+    except RebillError as err:
+        gaps.append(str(err))
+    finally:
+        con.close()
+    return gaps
 
 
 def run_checks(cfg: Config) -> list[str]:

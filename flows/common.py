@@ -73,12 +73,42 @@ def config(path: Path | None) -> Config:
         return open_config(path)
 
 
+class _NotReported(logging.Filter):
+    """Drop records the command prints itself (``extra={"reported": True}``): one line each."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "reported", False)
+
+
 def setup_logging(verbose: bool = False) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    """Warnings on stderr (progress lines too with ``verbose``); Prefect runs get everything."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        if not any(isinstance(f, _NotReported) for f in handler.filters):
+            handler.addFilter(_NotReported())
     install_log_filter()
     for noisy in ("botocore", "urllib3", "httpx", "httpcore", "prefect", "azure", "google"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def engine_for(engine: str) -> str:
+    """``auto`` runs the flow code in this process unless PREFECT_API_URL names a server."""
+    if engine == "auto":
+        return "prefect" if os.environ.get("PREFECT_API_URL") else "local"
+    if engine not in ("prefect", "local"):
+        fail(f"--engine must be auto, prefect or local, not {engine!r}")
+    return engine
+
+
+def require_home(cfg: Config) -> None:
+    """Read-only commands never create a home: say what is missing instead."""
+    if cfg.rebill.lake_uri is None and not cfg.home.exists():
+        if cfg.file is None:
+            fail(f"no rebill.toml found (pass --config, set REBILL_CONFIG or create "
+                 f"./{DEFAULT_CONFIG}) and no home at {cfg.home}")
+        fail(f"no rebill home at {cfg.home} yet ({cfg.file}): run `rebill ingest` first")
 
 
 def quiet_prefect_env() -> None:

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
@@ -100,7 +100,7 @@ def publish_config(home: Path, text: str) -> list[Path]:
 def run_demo(home: Path, engine: str, template: Path | None = None,
              clouds: bool = False) -> None:
     from rebill.connectors.replay import serve_samples
-    from rebill.exporters.run import export_period
+    from rebill.exporters.run import export_period, unfinished
     from rebill.flows.commands.core import report_outcomes, run_ingest
     from rebill.flows.common import open_config
     from rebill.flows.output import render
@@ -121,12 +121,12 @@ def run_demo(home: Path, engine: str, template: Path | None = None,
             cfg = open_config(config_path)
             # FOCUS files say which months they hold; the cloud samples cover CLOUD_SAMPLES.
             focus = sorted(s for s, t in cfg.sources.items() if t.get("type") == "focus")
-            outcomes = run_ingest(config_path, focus, None, None, False, engine)
+            outcomes = run_ingest(config_path, focus, None, None, False, engine).loads
             outcomes += run_ingest(config_path, sorted(set(cfg.sources) - set(focus)),
-                                   *CLOUD_SAMPLES, False, engine)
+                                   *CLOUD_SAMPLES, False, engine).loads
     else:
         config_path.write_text(render_config(home, template, False))
-        outcomes = run_ingest(config_path, None, None, None, False, engine)
+        outcomes = run_ingest(config_path, None, None, None, False, engine).loads
     # The replay endpoints die with the demo: the config kept has no such sources.
     written = publish_config(home, render_config(home, template, clouds))
     cfg = open_config(config_path)
@@ -138,9 +138,15 @@ def run_demo(home: Path, engine: str, template: Path | None = None,
         result = rate(cfg, p)
         for t in result.tenants:
             typer.echo(f"  {p} {t.tenant_id}: {t.subtotal} {t.currency} ({t.line_count} lines)")
-    typer.echo("3/4 export invoices (file target)")
+    typer.echo("3/4 export invoices of closed periods (file target)")
+    today = datetime.now(UTC).date()
     for p in periods:
-        export_period(cfg, p.label, "file", echo=lambda line: typer.echo(f"  {line}"))
+        why = unfinished(cfg, p, today)
+        if why:
+            typer.echo(f"  {p} not exported: {why.split(';')[0].removeprefix(f'{p} ')}")
+            continue
+        export_period(cfg, p.label, "file", echo=lambda line: typer.echo(f"  {line}"),
+                      today=today)
     typer.echo("4/4 reports")
     con = connect(cfg.home, cfg.rebill.memory_limit)
     for p in periods:

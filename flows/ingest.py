@@ -19,7 +19,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from rebill.config import Config
 from rebill.errors import is_retriable
 from rebill.flows.common import open_config
-from rebill.flows.pipeline import LoadOutcome, load_one, plan
+from rebill.flows.pipeline import LoadOutcome, RunFailedError, RunReport, load_one, plan, rerate_reloaded
+from rebill.flows.runlog import run_logs
 from rebill.normalize.catalog import ensure_layout, refresh_catalog
 from rebill.periods import Period
 
@@ -50,8 +51,9 @@ def _retry_if_retriable(task: object, task_run: object, state: object) -> bool:
       retry_condition_fn=_retry_if_retriable, task_run_name="load {source_id} {period_label}")
 def load_task(config_path: str | None, source_id: str, period_label: str, today: date,
               force: bool = False) -> LoadOutcome:
-    cfg = open_config(Path(config_path) if config_path else None)
-    return load_one(cfg, source_id, Period.parse(period_label), today, force)
+    with run_logs():  # a Dask worker is another process: attach there too
+        cfg = open_config(Path(config_path) if config_path else None)
+        return load_one(cfg, source_id, Period.parse(period_label), today, force)
 
 
 def run_loads(cfg: Config, config_path: str | None, pairs: list[tuple[str, Period]],
@@ -77,20 +79,28 @@ def run_loads(cfg: Config, config_path: str | None, pairs: list[tuple[str, Perio
 @flow(name="rebill-ingest", task_runner=task_runner(), log_prints=False)
 def ingest_flow(config_path: str | None = None, sources: list[str] | None = None,
                 start: date | None = None, end: date | None = None,
-                force: bool = False, today: date | None = None) -> list[LoadOutcome]:
-    """Ingest each source's open (or requested) billing periods."""
-    cfg = open_config(Path(config_path) if config_path else None)
-    today = today or datetime.now(UTC).date()
-    pairs, unplanned = plan(cfg, today, sources, start, end)
-    return unplanned + run_loads(cfg, config_path, pairs, today, force)
+                force: bool = False, today: date | None = None) -> RunReport:
+    """Ingest each source's open (or requested) billing periods; Failed if any failed."""
+    with run_logs():
+        cfg = open_config(Path(config_path) if config_path else None)
+        today = today or datetime.now(UTC).date()
+        pairs, unplanned = plan(cfg, today, sources, start, end)
+        report = RunReport(unplanned + run_loads(cfg, config_path, pairs, today, force))
+        return report.raise_if_failed("ingest")
 
 
 @flow(name="rebill-backfill", task_runner=task_runner(), log_prints=False)
 def backfill_flow(start: date, end: date, sources: list[str] | None = None,
                   config_path: str | None = None, force: bool = False,
-                  today: date | None = None) -> list[LoadOutcome]:
-    """Re-load every billing period touching ``[start, end]`` for the given sources."""
-    cfg = open_config(Path(config_path) if config_path else None)
-    today = today or datetime.now(UTC).date()
-    pairs, unplanned = plan(cfg, today, sources, start, end)
-    return unplanned + run_loads(cfg, config_path, pairs, today, force)
+                  today: date | None = None) -> RunReport:
+    """Re-load every billing period touching ``[start, end]``, then re-rate what changed."""
+    with run_logs():
+        cfg = open_config(Path(config_path) if config_path else None)
+        today = today or datetime.now(UTC).date()
+        pairs, unplanned = plan(cfg, today, sources, start, end)
+        report = RunReport(unplanned + run_loads(cfg, config_path, pairs, today, force))
+        report.rated, report.errors = rerate_reloaded(cfg, report.loads, today)
+        return report.raise_if_failed("backfill")
+
+
+__all__ = ["RunFailedError", "backfill_flow", "ingest_flow", "load_task", "run_loads", "task_runner"]

@@ -79,6 +79,7 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
             report.rated.append(period.label)
         except RebillError as err:
             report.errors.append(f"rate {period}: {err}")
+            log.error("rate %s failed: %s", period, err, extra={"reported": True})
 
     closed = closed_period(cfg, today)
     if closed is not None:
@@ -89,11 +90,15 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
             report.export_note = (f"{closed} not exported: sources {', '.join(incomplete)} "
                                   "failed; it is exported on the next good night")
             report.errors.append(report.export_note)
+            log.error("%s", report.export_note, extra={"reported": True})
         else:
             _export_closed(cfg, closed, report, echo)
 
-    report.warnings += _reconcile(cfg, echo)
-    report.warnings += _budget_warnings(cfg, today)
+    drift = _reconcile(cfg, echo)
+    report.warnings += drift
+    budgets, anomalies, stale = _warnings(cfg, today)
+    report.warnings += budgets + anomalies + stale
+    _alert(cfg, report, budgets, anomalies, drift)
     return report
 
 
@@ -112,6 +117,24 @@ def _reconcile(cfg: Config, echo: Callable[[str], None]) -> list[str]:
             + [f"reconcile failed: {f}" for f in result.failed])
 
 
+def _alert(cfg: Config, report: NightlyReport, budgets: list[str], anomalies: list[str],
+           drift: list[str]) -> None:
+    """One alert for a failed night (every failure named), one per new breach, anomaly
+    or reconciliation drift."""
+    if cfg.alerts is None:
+        return
+    from rebill.flows.alerts import send_alert, send_alert_once
+
+    if not report.ok:
+        send_alert(cfg, f"nightly {report.today} failed: " + "; ".join(report.errors), "failure")
+    for text in budgets:
+        send_alert_once(cfg, text, "budget")
+    for text in anomalies:
+        send_alert_once(cfg, text, "anomaly")
+    for text in drift:
+        send_alert_once(cfg, text, "reconciliation")
+
+
 def _export_closed(cfg: Config, closed: Period, report: NightlyReport,
                    echo: Callable[[str], None]) -> None:
     """Export the closed period (each tenant to its target) unless the ledger has all of it."""
@@ -126,20 +149,21 @@ def _export_closed(cfg: Config, closed: Period, report: NightlyReport,
         elif done == total:
             report.export_note = f"{closed} already exported"
         else:
-            export_period(cfg, closed.label, echo=echo)
+            export_period(cfg, closed.label, echo=echo, today=report.today)
             report.exported = closed.label
             report.export_note = f"{closed} exported ({total - done} invoices)"
     except RebillError as err:
         report.errors.append(f"export {closed}: {err}")
+        log.error("export %s failed: %s", closed, err, extra={"reported": True})
 
 
-def _budget_warnings(cfg: Config, today: date) -> list[str]:
-    """Budgets projected over, anomalies of the last week, stale sources."""
+def _warnings(cfg: Config, today: date) -> tuple[list[str], list[str], list[str]]:
+    """(budgets projected over, anomalies of the last week, stale sources)."""
     from rebill.flows.reports import anomaly_warnings, budget_warnings, stale_sources
 
     con = connect(cfg.home, cfg.rebill.memory_limit)
     try:
-        return (budget_warnings(con, cfg, Period.of(today), today)
-                + anomaly_warnings(con, today) + stale_sources(con, cfg, today))
+        return (budget_warnings(con, cfg, Period.of(today), today),
+                anomaly_warnings(con, today), stale_sources(con, cfg, today))
     finally:
         con.close()

@@ -44,6 +44,37 @@ class LoadOutcome:
     rounded_amount: Decimal = Decimal(0)
 
 
+@dataclass
+class RunReport:
+    """What an ingest or backfill did: one outcome per partition, periods re-rated."""
+
+    loads: list[LoadOutcome] = field(default_factory=list)
+    rated: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"ingest {o.source} {o.period}: {o.error}" for o in self.loads
+                if o.status == "failed"] + self.errors
+
+    def raise_if_failed(self, what: str) -> RunReport:
+        """Self when all went well, else RunFailedError naming every failure (for Prefect)."""
+        if self.failures:
+            raise RunFailedError(f"{what} failed: " + "; ".join(self.failures), self)
+        return self
+
+
+class RunFailedError(RebillError):
+    """A run finished with failures; ``report`` holds what was done (the flow ends Failed)."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self) -> tuple[type, tuple[str, object]]:
+        return (RunFailedError, (str(self), self.report))
+
+
 def context(cfg: Config, today: date) -> Context:
     return Context(home=cfg.home, base_dir=cfg.base_dir, today=today)
 
@@ -64,6 +95,23 @@ def open_periods(cfg: Config, today: date) -> list[Period]:
     return [current]
 
 
+def validate_request(cfg: Config, sources: list[str] | None, start: date | None,
+                     end: date | None) -> list[str]:
+    """The source ids to load; raises ConfigError on a bad request (before any work)."""
+    chosen = sources or sorted(cfg.sources)
+    if not chosen:
+        raise ConfigError("no sources configured: add a [sources.<id>] table to rebill.toml")
+    if (start is None) != (end is None):
+        raise ConfigError("give both --start and --end, or neither")
+    if start and end and end < start:
+        raise ConfigError(f"--end {end} is before --start {start}")
+    unknown = [s for s in chosen if s not in cfg.sources]
+    if unknown:
+        known = ", ".join(sorted(cfg.sources)) or "none configured"
+        raise ConfigError(f"--source: unknown source {unknown[0]!r} (sources: {known})")
+    return chosen
+
+
 def plan(
     cfg: Config,
     today: date,
@@ -78,13 +126,7 @@ def plan(
     given: unchanged ones cost a stat call. A source whose listing fails is
     reported (period ``-``) and the others go on.
     """
-    chosen = sources or sorted(cfg.sources)
-    if not chosen:
-        raise ConfigError("no sources configured: add a [sources.<id>] table to rebill.toml")
-    if (start is None) != (end is None):
-        raise ConfigError("give both --start and --end, or neither")
-    if start and end and end < start:
-        raise ConfigError(f"--end {end} is before --start {start}")
+    chosen = validate_request(cfg, sources, start, end)
     clean_stale_staging(tmp_dir(cfg.home))  # what killed runs left
     # unknown ids and bad configs are the user's error: stop before any work
     connectors = {source_id: connector(cfg, source_id, today) for source_id in chosen}
@@ -100,7 +142,7 @@ def plan(
                 opened = open_periods(cfg, today)
                 periods = conn.periods(opened[0].start, today)
         except RebillError as err:
-            log.error("%s failed: %s", source_id, err)
+            log.error("%s failed: %s", source_id, err, extra={"reported": True})
             failed.append(LoadOutcome(source_id, "-", "failed", error=str(err)))
             continue
         pairs += [(source_id, p) for p in periods]
@@ -129,7 +171,7 @@ def load_one(cfg: Config, source_id: str, period: Period, today: date,
     except RetriableConnectorError:
         raise
     except RebillError as err:
-        log.error("%s %s failed: %s", source_id, period, err)
+        log.error("%s %s failed: %s", source_id, period, err, extra={"reported": True})
         return LoadOutcome(source_id, period.label, "failed", error=str(err),
                            seconds=time.monotonic() - began)
     return LoadOutcome(source_id, period.label, result.status, result.rows,
@@ -154,3 +196,29 @@ def rate(cfg: Config, period: Period) -> RateResult:
     from rebill.rating import rate_period
 
     return rate_period(cfg, period, extra_lines=rating_hook(cfg))
+
+
+def rerate_reloaded(cfg: Config, outcomes: list[LoadOutcome],
+                    today: date) -> tuple[list[str], list[str]]:
+    """Re-rate every period a load changed; (rated periods, one error line each).
+
+    When one of them was already exported, the open periods are re-rated too:
+    the difference becomes correction lines there (exporters.corrections).
+    """
+    from rebill.exporters.ledger import read_ledger
+
+    reloaded = sorted({Period.parse(o.period) for o in outcomes if o.status == "loaded"})
+    exported = {e.period for e in read_ledger(cfg.home)}
+    todo = list(reloaded)
+    if any(p.label in exported for p in reloaded):
+        todo += [p for p in open_periods(cfg, today) if p not in todo]
+    rated: list[str] = []
+    errors: list[str] = []
+    for period in sorted(todo):
+        try:
+            rate(cfg, period)
+            rated.append(period.label)
+        except RebillError as err:
+            log.error("rate %s failed: %s", period, err, extra={"reported": True})
+            errors.append(f"rate {period}: {str(err).splitlines()[0]}")
+    return rated, errors

@@ -136,9 +136,11 @@ WITH ledger AS (
   QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
 )
 SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
-       CASE WHEN l.external_id IS NULL THEN 'draft' ELSE 'exported' END AS status,
-       l.target, l.external_id, l.exported_at
-FROM read_parquet({rated['invoices']}, hive_partitioning=false) d
+       CASE WHEN l.external_id IS NOT NULL THEN 'exported'
+            WHEN d.closes_on <= current_date AND coalesce(d.estimated_rows, 0) = 0 THEN 'final'
+            ELSE 'draft' END AS status,
+       l.target, l.external_id, l.exported_at, d.closes_on, d.estimated_rows
+FROM read_parquet({rated['invoices']}, hive_partitioning=false, union_by_name=true) d
 LEFT JOIN ledger l USING (tenant_id, period)""",
         "anomalies": ANOMALIES_SQL,
         **receivables_sql(literal(receivables_dir(home) / "*.parquet"),

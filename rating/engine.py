@@ -27,7 +27,7 @@ from rebill.layout import tmp_dir
 from rebill.lines import Line, lines_hash
 from rebill.money import minor_units, round_money
 from rebill.normalize.catalog import connect, ensure_layout
-from rebill.periods import Period
+from rebill.periods import Period, closes_on
 from rebill.rating import conservation
 from rebill.rating.allocate import SHARES, build_shares
 from rebill.rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column, source_sql
@@ -295,6 +295,13 @@ def _drop_temp(con: duckdb.DuckDBPyConnection, keep: frozenset[str] | set[str] =
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
+def _estimated_rows(db: duckdb.DuckDBPyConnection, home: Path, period: Period) -> int:
+    """Cost rows of ``period`` derived from an estimate (invoices.status stays draft)."""
+    found = db.execute(
+        f"SELECT count(*) FROM ({source_sql(home, period)}) WHERE x_estimated").fetchall()
+    return int(found[0][0])
+
+
 def rate_period(
     cfg: Config,
     period: Period,
@@ -332,10 +339,13 @@ def rate_period(
                                      staged / "rated_costs.parquet")
             write_rows(_line_rows(lines, period), INVOICE_LINES, staged / "invoice_lines.parquet")
             totals = _invoices(cfg, lines)
+            estimated = _estimated_rows(db, home, period)
             write_rows(
                 [{"tenant_id": t.tenant_id, "period": period.label, "currency": t.currency,
                   "subtotal": t.subtotal, "line_count": t.line_count,
-                  "lines_hash": lines_hash([ln for ln in lines if ln.tenant_id == t.tenant_id])}
+                  "lines_hash": lines_hash([ln for ln in lines if ln.tenant_id == t.tenant_id]),
+                  "closes_on": closes_on(period, cfg.rebill.close_day),
+                  "estimated_rows": estimated}
                  for t in totals],
                 INVOICE_DRAFTS, staged / "invoices.parquet",
             )

@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
             "--tenant", help="Export only this tenant's invoice")] = None,
         dry_run: Annotated[bool, typer.Option(
             "--dry-run", help="Print the requests (secrets redacted); change nothing")] = False,
+        allow_open: Annotated[bool, typer.Option(
+            "--allow-open", help="Export even if the period has not closed ([rebill] close_day) "
+                                 "or holds estimated rows (its invoice then is final as is)")] = False,
         config_path: ConfigOpt = None,
     ) -> None:
         """Export the period's invoices, at most once per tenant, period and target."""
@@ -30,7 +33,7 @@ def register(app: typer.Typer) -> None:
             from rebill.exporters.run import export_period
 
             outcome = export_period(cfg, period, target, tenant=tenant, dry_run=dry_run,
-                                    echo=typer.echo)
+                                    echo=typer.echo, allow_open=allow_open)
             if not dry_run:
                 typer.echo(f"{len(outcome.exported)} exported, {len(outcome.skipped)} "
                            "already exported")

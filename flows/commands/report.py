@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rebill.flows.common import ConfigOpt, config, user_errors
+from rebill.flows.common import ConfigOpt, config, require_home, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
         cfg = config(config_path)
         with user_errors():
             p = Period.parse(period)
+        require_home(cfg)
+        with user_errors():
             con = connect(cfg.home, cfg.rebill.memory_limit)
             try:
                 paths = write_reports(con, cfg, p, tenant=tenant, out=out)

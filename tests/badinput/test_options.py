@@ -23,7 +23,7 @@ OPTIONS = [
      "unknown source 'nope' (sources: files)"),
     ("source-path-trick", ["ingest", "--engine", "local", "--source", "../files"],
      "unknown source '../files'"),
-    ("unknown-engine", ["ingest", "--engine", "spark"], "--engine must be prefect or local"),
+    ("unknown-engine", ["ingest", "--engine", "spark"], "--engine must be auto, prefect or local"),
     ("sql-format", ["sql", "SELECT 1", "--format", "xml"], "--format must be table, csv or json"),
     ("sql-limit", ["sql", "SELECT 1", "--limit", "-5"], "--limit must be 0"),
     ("sql-syntax", ["sql", "SELEC nonsense"], "Parser Error"),

@@ -6,6 +6,7 @@ CSV rows, following DESIGN "Rating semantics") and are frozen here.
 
 from __future__ import annotations
 
+import json
 import shutil
 from decimal import Decimal as D
 from pathlib import Path
@@ -81,9 +82,14 @@ def test_status_shows_unallocated_and_balance(demo_config: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "period 2024-09" in result.output
     # before 2024-09-10 Atlas's account is not yet a tenant: its rows are unallocated
-    assert "unallocated: 454 rows, 3.222033866690 USD" in result.output
-    assert "conservation USD: lake 20.280226728990" in result.output
+    assert "unallocated: 454 rows, 3.22 USD" in result.output  # money at the minor unit
+    assert "conservation USD: lake 20.28 = " in result.output
     assert ": ok" in result.output
+    exact = runner.invoke(app, ["status", "--format", "json", "--config", str(demo_config)])
+    assert exact.exit_code == 0, exact.output
+    doc = json.loads(exact.stdout)
+    assert doc["unallocated"] == {"rows": 454, "amounts": {"USD": "3.222033866690"}}
+    assert doc["conservation"][0]["lake"] == "20.280226728990" and doc["balanced"]
 
 
 def test_check_warns_about_overlapping_tenants(demo_config: Path) -> None:

@@ -31,12 +31,13 @@ def test_ingest_and_overlapping_backfill(harness: None, tmp_path: Path) -> None:
     shutil.copy(SAMPLES / "focus" / "focus_1.0_sample_1000rows.csv", tmp_path / "exports")
     cfg_path = tmp_path / "rebill.toml"
     cfg_path.write_text('[sources.files]\ntype = "focus"\npath = "exports/*.csv"\n')
-    outcomes = ingest_flow(config_path=str(cfg_path), today=date(2024, 10, 3))
+    outcomes = ingest_flow(config_path=str(cfg_path), today=date(2024, 10, 3)).loads
     assert sorted((o.period, o.status, o.rows) for o in outcomes) == [
         ("2024-09", "loaded", 999), ("2024-10", "loaded", 1)]
     again = backfill_flow(start=date(2024, 9, 1), end=date(2024, 10, 31),
                           config_path=str(cfg_path), today=date(2024, 10, 3))
-    assert {o.status for o in again} == {"unchanged"}
+    assert {o.status for o in again.loads} == {"unchanged"}
+    assert again.rated == []  # nothing changed: nothing re-rated
     home = load_config(cfg_path).home
     assert connect(home).execute("SELECT count(*) FROM costs").fetchall() == [(1000,)]
     assert (home / "rebill.duckdb").exists()
