@@ -12,7 +12,8 @@ rows that take it):
 * ``to_units``: |cost| < 1000 has at most 15 significant digits; as
   DECIMAL(18,12) it is a 64-bit integer v (exact), DuckDB's DOUBLE of it is
   v / 1e12 correctly rounded, and times 1e12 again is within
-  v * 3 * 2^-53 < 0.34 of v, so rounding it gives v exactly.
+  v * 3 * 2^-53 < 0.34 of v, so rounding it gives v exactly. Larger values
+  go through their (12-decimal) text.
 * ``mul_round``: round_half_away(u * f / 1e12) for integers u, f. With
   u = a 1e6 + b and f = c 1e6 + d (0 <= b, d < 1e6), u f = a c 1e12 +
   (a d + b c) 1e6 + b d; with |u| < 1e17, |f| < 1e17 and one of them < 1e13
@@ -43,7 +44,8 @@ def to_units_sql(expr: str) -> str:
     """DECIMAL(38,12) -> HUGEINT units of 1e-12 (exact)."""
     return (
         f"CASE WHEN abs({expr}) < 1000 THEN CAST(CAST(round(CAST(CAST({expr} AS DECIMAL(18,12)) "
-        f"AS DOUBLE) * 1e12) AS BIGINT) AS HUGEINT) ELSE CAST({expr} * {UNITS} AS HUGEINT) END"
+        f"AS DOUBLE) * 1e12) AS BIGINT) AS HUGEINT) "
+        f"ELSE CAST(replace(CAST(CAST({expr} AS DECIMAL(38,12)) AS VARCHAR), '.', '') AS HUGEINT) END"
     )
 
 
