@@ -106,7 +106,8 @@ ORDER BY pool_idx, currency, day, tenant_idx""")
 
 
 def shares_sql(rows: str, takers: str) -> str:
-    """SQL: ``(x_source, x_row_id, tenant_idx, cost_u, cost)`` for every pool row of ``rows`` with takers.
+    """SQL: every pool row of ``rows`` with takers, once per taker: the row's columns with
+    ``tenant_idx`` the taker, ``cost`` its share and ``cost_u`` the share in units.
 
     ``rows`` has the ``_rt_rows`` shape, ``takers`` the ``_rt_takers`` one.
     round_half_away(|c| * w / W): one HUGEINT division while 2|c|w + W fits in
@@ -118,7 +119,7 @@ def shares_sql(rows: str, takers: str) -> str:
     """
     return f"""
 WITH taken AS (
-  SELECT r.x_source, r.x_row_id, {to_units_sql("r.cost")} AS c, w.tenant_idx, w.w, w.big_w
+  SELECT r.* EXCLUDE (tenant_idx, tags), {to_units_sql("r.cost")} AS c, w.tenant_idx, w.w, w.big_w
   FROM ({rows}) r JOIN {takers} w
     ON w.pool_idx = r.pool_idx AND w.currency IS NOT DISTINCT FROM r.currency
    AND w.day IS NOT DISTINCT FROM r.day
@@ -136,7 +137,7 @@ WITH taken AS (
 ), s4 AS (
   SELECT *, (rx * {_K} + b * w0) // big_w AS qy, (rx * {_K} + b * w0) % big_w AS ry FROM s3
 ), rounded AS (
-  SELECT x_source, x_row_id, c, tenant_idx,
+  SELECT * EXCLUDE (ac, sg, fast, a, b, w1, w0, qx, rx, qy, ry, w, big_w),
     sg * CASE WHEN fast THEN {share_sql("ac", "w", "big_w", "(2 * ac * w + big_w) // (2 * big_w)")}
               ELSE a * w + qx * {_K} + qy + CASE WHEN 2 * ry >= big_w THEN 1 ELSE 0 END
          END AS share
@@ -146,9 +147,8 @@ WITH taken AS (
          arg_max(tenant_idx, {{'a': abs(share), 'b': -tenant_idx}}) AS largest
   FROM rounded GROUP BY x_source, x_row_id
 )
-SELECT x_source, x_row_id, tenant_idx, cost_u, {from_units_sql("cost_u")} AS cost
+SELECT * EXCLUDE (cost, c, share), cost_u, {from_units_sql("cost_u")} AS cost
 FROM (
-  SELECT r.x_source, r.x_row_id, r.tenant_idx,
-    r.share + CASE WHEN r.tenant_idx = f.largest THEN f.rest ELSE 0 END AS cost_u
+  SELECT r.*, r.share + CASE WHEN r.tenant_idx = f.largest THEN f.rest ELSE 0 END AS cost_u
   FROM rounded r JOIN fix f USING (x_source, x_row_id)
 )"""

@@ -50,6 +50,7 @@ from rebill.rating.rated import (
     TAKERS_SCHEMA,
     TOTALS_FILE,
     VIEW_FILE,
+    line_key_sql,
     rated_sql,
     read_fx_sql,
     read_takers_sql,
@@ -125,24 +126,42 @@ def _tenants_table(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
 LINES = "_rt_line_sums"
 
 
-def _line_sums(con: duckdb.DuckDBPyConnection, cfg: Config, rated: str) -> None:
-    """One pass over the rated relation: line sums and, per currency, the conservation sums."""
+def _line_sums(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str, fx: str
+               ) -> None:
+    """Line sums and, per currency, the conservation sums: one pass over each kind of row.
+
+    Groups are integer-keyed (tenant and pool indexes); names and line keys are
+    derived on the few aggregated rows.
+    """
     keys = list(dict.fromkeys(GROUP_COLUMNS[k] for k in cfg.rebill.group_by))
-    line_group = ", ".join(["kind", "tenant_id", "tenant_currency", "line_key", "pool_idx", *keys])
-    usage_keys = "".join(f", CASE WHEN kind = 'usage' THEN {k} END AS {k}" for k in keys)
     one_unit = "count(DISTINCT unit) = 1 AND count(unit) = count(*)"
+    sums = (f"{from_units_sql('sum(amount_u)')} AS amount, {from_units_sql('sum(cost_u)')} AS cost, "
+            "count(*) AS n")
+    usage_group = ", ".join(["tenant_idx", *keys])
+    nulls = "".join(f", CAST(NULL AS VARCHAR) AS {k}" for k in keys)
+    kept = "".join(f", {k}" for k in keys)
+    ids = "[" + ", ".join(lit(t.id) for t in cfg.tenants) + "]"
+    pools = "[" + ", ".join(lit(p.name) for p in cfg.shared) + "]"
+    pool_name = f"'Shared: ' || {pools}[pool_idx + 1]" if cfg.shared else "NULL"
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {LINES} AS
-SELECT GROUPING(currency) = 0 AS by_currency, {line_group}, currency,
-       {from_units_sql("sum(amount_u)")} AS amount, {from_units_sql("sum(cost_u)")} AS cost,
-       count(*) AS n,
-       CASE WHEN {one_unit} THEN sum(quantity) END AS quantity,
-       CASE WHEN {one_unit} THEN min(unit) END AS unit
+SELECT by_currency, kind, {ids}[tenant_idx + 1] AS tenant_id,
+  {tenant_currency_sql(cfg)} AS tenant_currency,
+  CASE WHEN kind = 'shared' THEN {pool_name} ELSE {line_key_sql(cfg)} END AS line_key,
+  pool_idx{kept}, currency, amount, cost, n, quantity, unit
 FROM (
-  SELECT kind, tenant_id, tenant_currency, line_key, pool_idx{usage_keys}, currency, amount_u,
-         cost_u, quantity, unit
-  FROM ({rated})
-) GROUP BY GROUPING SETS (({line_group}), (kind, currency))""")
+  SELECT GROUPING(currency) = 0 AS by_currency, 'usage' AS kind, tenant_idx,
+    CAST(NULL AS INTEGER) AS pool_idx{kept}, currency, {sums},
+    CASE WHEN {one_unit} THEN sum(quantity) END AS quantity,
+    CASE WHEN {one_unit} THEN min(unit) END AS unit
+  FROM ({rated_sql(cfg, rows, takers, fx, ("usage",))})
+  GROUP BY GROUPING SETS (({usage_group}), (currency))
+  UNION ALL
+  SELECT GROUPING(currency) = 0, 'shared', tenant_idx, pool_idx{nulls}, currency, {sums},
+    CAST(NULL AS DECIMAL(38,12)), CAST(NULL AS VARCHAR)
+  FROM ({rated_sql(cfg, rows, takers, fx, ("shared",))})
+  GROUP BY GROUPING SETS ((tenant_idx, pool_idx), (currency))
+)""")
 
 
 def _usage_and_shared_lines(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Line]:
@@ -280,9 +299,8 @@ SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FRO
             write_query(db, f"SELECT * FROM {TAKERS} ORDER BY ALL", TAKERS_SCHEMA,
                         staged / TAKERS_FILE)
             write_query(db, f"SELECT * FROM {rates} ORDER BY ALL", FX_SCHEMA, staged / FX_FILE)
-            rated = rated_sql(cfg, ROWS, read_takers_sql(lit(str(staged / TAKERS_FILE))),
-                              read_fx_sql(lit(str(staged / FX_FILE))))
-            _line_sums(db, cfg, rated)
+            _line_sums(db, cfg, ROWS, read_takers_sql(lit(str(staged / TAKERS_FILE))),
+                       read_fx_sql(lit(str(staged / FX_FILE))))
             lines = _invoice_lines(db, cfg, period, extra_lines)
             unalloc_rows = write_query(db, _unallocated_sql(cfg, period), UNALLOCATED,
                                        staged / "unallocated.parquet")

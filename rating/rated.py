@@ -84,7 +84,8 @@ def line_key_sql(cfg: Config) -> str:
     return f"coalesce(nullif(concat_ws(' ', {cols}), ''), 'Other')" if cols else "'Usage'"
 
 
-def rated_sql(cfg: Config, rows: str, takers: str, fx: str) -> str:
+def rated_sql(cfg: Config, rows: str, takers: str, fx: str,
+              kinds: tuple[str, ...] = ("usage", "shared")) -> str:
     """Every rated row: ``rows`` (``_rt_rows`` shape) split by ``takers``, priced, at ``fx``.
 
     Columns: the ``_COLUMNS``, the group_by keys, ``fx_rate``, ``rated``,
@@ -107,6 +108,17 @@ def rated_sql(cfg: Config, rows: str, takers: str, fx: str) -> str:
     factor = factor_units_sql(cfg, passthrough)
     keys = sorted({GROUP_COLUMNS[k] for k in cfg.rebill.group_by} - set(_COLUMNS))
     kept = ", ".join([*_COLUMNS, *keys])
+    branches = []
+    if "usage" in kinds:
+        branches.append(f"""
+          SELECT r.tenant_idx, {common}, CAST(NULL AS INTEGER) AS pool_idx, r.cost,
+                 {to_units_sql("r.cost")} AS cost_u, r.quantity, r.unit
+          FROM ({rows}) r WHERE r.target = 'tenant'""")
+    if "shared" in kinds:
+        branches.append(f"""
+          SELECT s.tenant_idx, {common.replace("r.", "s.")}, s.pool_idx, s.cost, s.cost_u,
+                 CAST(NULL AS DECIMAL(38,12)) AS quantity, CAST(NULL AS VARCHAR) AS unit
+          FROM ({shares_sql(rows, takers)}) s""")
     return f"""
 SELECT *, CASE WHEN kind = 'shared' THEN 'Shared: ' || pool ELSE {line_key_sql(cfg)} END
   AS line_key
@@ -125,16 +137,7 @@ FROM (
         SELECT *, CAST({markup} AS DECIMAL(38,12)) AS markup, {rule} AS pricing_rule,
           {factor} AS factor_u, {tenant_currency_sql(cfg)} AS tenant_currency,
           CAST({ords}[tenant_idx + 1] AS INTEGER) AS tenant_ord
-        FROM (
-          SELECT r.tenant_idx, {common}, CAST(NULL AS INTEGER) AS pool_idx, r.cost,
-                 {to_units_sql("r.cost")} AS cost_u, r.quantity, r.unit
-          FROM ({rows}) r WHERE r.target = 'tenant'
-          UNION ALL
-          SELECT s.tenant_idx, {common}, r.pool_idx, s.cost, s.cost_u,
-                 CAST(NULL AS DECIMAL(38,12)) AS quantity, CAST(NULL AS VARCHAR) AS unit
-          FROM ({shares_sql(rows, takers)}) s
-          JOIN (SELECT * FROM ({rows}) WHERE target = 'pool') r USING (x_source, x_row_id)
-        )
+        FROM ({" UNION ALL ".join(branches)})
       ) p
       JOIN {fx} f USING (currency, tenant_currency, day)
     )
