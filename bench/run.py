@@ -9,10 +9,8 @@ process: bare DuckDB reading, transforming and writing the same rows (the
 ingest limit), ``rebill ingest``, a bare DuckDB group-by of the lake (the
 rating limit), ``rebill rate`` and a no-op ``rebill nightly`` (nothing new).
 The config has ``--tenants`` tenants matched by tag, one proportional pool
-taking 1 row in 40 and one pricing rule. With CUR (``--cur-rows``), a legacy
-CUR CSV.gz month is ingested by ``rebill ingest`` (``aws_cur``, local
-``path``) and converted by the FinOps Foundation's ``focus-converter`` 1.0,
-installed by this script in its own venv under ``--out``.
+taking 1 row in 40 and one pricing rule. (Not built yet: the legacy CUR
+CSV.gz month against the FinOps Foundation's ``focus-converter`` 1.0.)
 
 Wall time, rows/s, the ratio to the limit (or peer) and the peak RSS of each
 process (``wait4``) go to a Markdown table on stdout and ``--out/results.md``.
@@ -158,45 +156,6 @@ def run_focus(out: Path, rows: int, tenants: int) -> list[Step]:
     return steps
 
 
-def converter_venv(out: Path) -> Path:
-    """A venv with focus-converter 1.0 (its pins for Python 3.11)."""
-    venv = out / "focus-converter-venv"
-    exe = venv / "bin" / "focus-converter"
-    if not exe.exists():
-        subprocess.run([PY, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "focus-converter==1.0.0",
-                        "multimethod<2", "click<8.2"], check=True)
-    return exe
-
-
-def run_cur(out: Path, rows: int) -> list[Step]:
-    size = f"CUR {label(rows)}"
-    data = out / f"cur-{label(rows)}"
-    if not (data / ".done").exists():
-        shutil.rmtree(data, ignore_errors=True)
-        subprocess.run([PY, str(ROOT / "bench/gen_cur.py"), "--rows", str(rows),
-                        "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
-        (data / ".done").write_text("")
-    work = out / f"run-cur-{label(rows)}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    exe = converter_venv(out)
-    csv = next(data.glob("cur/rebill/*/rebill-*.csv.gz"))
-    peer_s, peer_mb = measure([str(exe), "convert", "--provider", "aws", "--data-path", str(csv),
-                               "--data-format", "csv", "--parquet-data-format", "file",
-                               "--export-path", str(work / "peer")])
-    steps = [Step(size, "focus-converter 1.0 (peer)", peer_s, peer_mb, rows)]
-    cfg = work / "rebill.toml"
-    cfg.write_text(f'[rebill]\nhome = "{work / "home"}"\nmemory_limit = "2GB"\n\n'
-                   f'[sources.cur]\ntype = "aws_cur"\npath = "{data}"\nprefix = "cur"\n'
-                   'export_name = "rebill"\nlayout = "legacy"\n')
-    s, mb = measure([REBILL, "ingest", "--config", str(cfg), "--start", "2026-10-01",
-                     "--end", "2026-11-01", "--engine", "local"], env())
-    steps.append(Step(size, "rebill ingest (aws_cur legacy CSV.gz)", s, mb, rows,
-                      "focus-converter", s / peer_s))
-    return steps
-
-
 def table(steps: list[Step]) -> str:
     out = ["| size | step | wall s | rows/s | ratio | peak RSS MB |",
            "|---|---|---:|---:|---:|---:|"]
@@ -213,8 +172,8 @@ def main() -> None:
     ap.add_argument("--rows", default="1000000,3000000,10000000",
                     help="comma-separated FOCUS month sizes")
     ap.add_argument("--tenants", type=int, default=200)
-    ap.add_argument("--cur-rows", type=int, default=3_000_000)
-    ap.add_argument("--no-cur", action="store_true", help="skip the CUR vs focus-converter run")
+    ap.add_argument("--no-cur", action="store_true",
+                    help="accepted for CI; the CUR vs focus-converter run is not built yet")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = ap.parse_args()
     args.out = args.out.resolve()
@@ -223,8 +182,6 @@ def main() -> None:
     for rows in (int(r) for r in args.rows.split(",")):
         steps += run_focus(args.out, rows, args.tenants)
         print(table(steps), flush=True)
-    if not args.no_cur:
-        steps += run_cur(args.out, args.cur_rows)
     machine = (f"{platform.node()}: {os.cpu_count()} cores, "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GB RAM, "
                f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at end")
