@@ -2,8 +2,8 @@
 
 Every view reads Parquet by glob, so new loads are visible without touching
 ``rebill.duckdb``. Empty placeholder files under ``_schema`` keep the views
-valid on a fresh home. ``rebill.duckdb`` is refreshed when it can be opened;
-an analyst holding it open only makes the refresh wait for the next run.
+valid on a fresh home. ``rebill.duckdb`` is rebuilt aside and renamed into
+place, so an analyst's read-only open never fails and never blocks a run.
 ``rebill sql`` and the pipeline itself use an in-memory connection with the
 same views, so they never contend for the catalog's lock.
 """
@@ -31,6 +31,7 @@ from rebill.layout import (
 from rebill.normalize.loads import write_empty as write_empty_loads
 from rebill.normalize.store import lake_of
 from rebill.schema import ARROW_SCHEMA
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.catalog")
 
@@ -101,10 +102,6 @@ def ensure_layout(home: Path) -> None:
     _write_empty(exports_file(home), EXPORTS)
 
 
-def _q(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _rated_costs_sql(home: Path, materialized: str) -> str:
     """``rated_costs``: each rated period's stored view text, plus any materialized file.
 
@@ -117,7 +114,7 @@ def _rated_costs_sql(home: Path, materialized: str) -> str:
     for stored in sorted(rated_root(home).glob(f"period=*/{RATED_VIEW_FILE}")):
         text = stored.read_text(encoding="utf-8")
         for f in stored.parent.iterdir():
-            text = text.replace(period_file_token(f.name), _q(f))
+            text = text.replace(period_file_token(f.name), literal(f))
         parts.append(f"SELECT {names} FROM ({text})")
     return "CREATE OR REPLACE VIEW rated_costs AS\n" + "\nUNION ALL\n".join(parts)
 
@@ -125,13 +122,13 @@ def _rated_costs_sql(home: Path, materialized: str) -> str:
 def view_sql(home: Path) -> dict[str, str]:
     """``CREATE OR REPLACE VIEW`` statements, by view name."""
     home = home.resolve()
-    lake = _q(lake_of(home).glob())
-    rated = {n: _q(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
+    lake = literal(lake_of(home).glob())
+    rated = {n: literal(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
         "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "
         f"read_parquet({lake}, hive_partitioning=false)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
-        f"read_parquet({_q(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
+        f"read_parquet({literal(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
         "rated_costs": _rated_costs_sql(home, rated["rated_costs"]),
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
         f"read_parquet({rated['unallocated']}, hive_partitioning=false)",
@@ -139,7 +136,7 @@ def view_sql(home: Path) -> dict[str, str]:
         f"read_parquet({rated['invoice_lines']}, hive_partitioning=false)",
         "invoices": f"""CREATE OR REPLACE VIEW invoices AS
 WITH ledger AS (
-  SELECT * FROM read_parquet({_q(exports_file(home))}, hive_partitioning=false)
+  SELECT * FROM read_parquet({literal(exports_file(home))}, hive_partitioning=false)
   QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
 )
 SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
@@ -161,17 +158,22 @@ def connect(home: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConne
 
 
 def refresh_catalog(home: Path) -> bool:
-    """(Re)define the views in ``<home>/rebill.duckdb``; False if an analyst holds it."""
+    """(Re)build ``<home>/rebill.duckdb`` aside and rename it into place.
+
+    The new file is written under a temporary name beside the catalog, closed
+    (checkpointed, no WAL left) and renamed over the old one, so an analyst's
+    read-only open at any instant finds a complete catalog, and one holding the
+    old file open keeps reading it until they reopen. Returns True.
+    """
     ensure_layout(home)
-    try:
-        con = duck.connect(str(catalog_file(home)), memory_limit=None)
-    except duckdb.IOException as err:
-        log.warning("catalog %s is in use (%s); its views are refreshed on the next run",
-                    catalog_file(home), str(err).splitlines()[0])
-        return False
-    try:
-        for sql in view_sql(home).values():
-            con.execute(sql)
-    finally:
-        con.close()
+    target = catalog_file(home)
+    with atomic_write(target) as tmp:
+        con = duck.connect(str(tmp))
+        try:
+            for sql in view_sql(home).values():
+                con.execute(sql)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return True

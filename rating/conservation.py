@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from rebill.errors import RatingError
-from rebill.rating.match import lit
+from rebill.sql import literal
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,10 @@ WITH lake AS (
          count(*) FILTER (WHERE {tax}) AS tax_n
   FROM ({lake_sql}) GROUP BY 1
 ), rated AS (
-  SELECT currency, direct, direct_n, pooled, pooled_n FROM read_parquet({lit(str(rated_totals))})
+  SELECT currency, direct, direct_n, pooled, pooled_n FROM read_parquet({literal(str(rated_totals))})
 ), unalloc AS (
   SELECT currency, sum(cost) AS total, count(*) AS n
-  FROM read_parquet({lit(str(unallocated))}) GROUP BY 1
+  FROM read_parquet({literal(str(unallocated))}) GROUP BY 1
 ), cur AS (
   SELECT currency FROM lake UNION SELECT currency FROM rated UNION SELECT currency FROM unalloc
 )

@@ -19,10 +19,12 @@ from typing import Any
 
 import duckdb
 
-from rebill.atomic import home_lock
+from rebill.atomic import clean_stale_staging, home_lock
 from rebill.config import Config
 from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES, UNALLOCATED
 from rebill.errors import RatingError
+from rebill.layout import tmp_dir
+from rebill.lines import Line, lines_hash
 from rebill.money import minor_units, round_money
 from rebill.normalize.catalog import connect, ensure_layout
 from rebill.periods import Period
@@ -33,14 +35,11 @@ from rebill.rating.exact import from_units_sql
 from rebill.rating.fx import load_rates, resolve_rates
 from rebill.rating.lines import (
     ExtraLines,
-    Line,
     correction_lines,
     fee_lines,
-    lines_hash,
     minimum_line,
     number_lines,
 )
-from rebill.rating.match import lit
 from rebill.rating.output import publish, staging_dir, write_query, write_rows
 from rebill.rating.rated import (
     FX_FILE,
@@ -57,6 +56,7 @@ from rebill.rating.rated import (
     stored_view_sql,
     tenant_currency_sql,
 )
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.rating")
 
@@ -110,9 +110,9 @@ class RateResult:
 
 def _tenants_table(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     values = ", ".join(
-        f"({i}, {lit(t.id)}, {lit(cfg.tenant_currency(t))}, "
-        f"{f'DATE {lit(t.start.isoformat())}' if t.start else 'NULL'}, "
-        f"{f'DATE {lit(t.end.isoformat())}' if t.end else 'NULL'})"
+        f"({i}, {literal(t.id)}, {literal(cfg.tenant_currency(t))}, "
+        f"{f'DATE {literal(t.start.isoformat())}' if t.start else 'NULL'}, "
+        f"{f'DATE {literal(t.end.isoformat())}' if t.end else 'NULL'})"
         for i, t in enumerate(cfg.tenants)
     ) or "(NULL, NULL, NULL, NULL, NULL)"
     con.execute(
@@ -140,8 +140,8 @@ def _line_sums(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: s
     usage_group = ", ".join(["tenant_idx", *keys])
     nulls = "".join(f", CAST(NULL AS VARCHAR) AS {k}" for k in keys)
     kept = "".join(f", {k}" for k in keys)
-    ids = "[" + ", ".join(lit(t.id) for t in cfg.tenants) + "]"
-    pools = "[" + ", ".join(lit(p.name) for p in cfg.shared) + "]"
+    ids = "[" + ", ".join(literal(t.id) for t in cfg.tenants) + "]"
+    pools = "[" + ", ".join(literal(p.name) for p in cfg.shared) + "]"
     pool_name = f"'Shared: ' || {pools}[pool_idx + 1]" if cfg.shared else "NULL"
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {LINES} AS
@@ -217,10 +217,10 @@ def _invoice_lines(
 
 
 def _unallocated_sql(cfg: Config, period: Period) -> str:
-    pool_names = " ".join(f"WHEN {i} THEN {lit(p.name)}" for i, p in enumerate(cfg.shared))
+    pool_names = " ".join(f"WHEN {i} THEN {literal(p.name)}" for i, p in enumerate(cfg.shared))
     pool_name = f"CASE pool_idx {pool_names} END" if pool_names else "''"
     return f"""
-SELECT {lit(period.label)} AS period, x_row_id, x_source, day,
+SELECT {literal(period.label)} AS period, x_row_id, x_source, day,
   CASE WHEN target = 'pool' THEN 'shared pool ' || {pool_name} ||
          ': no tenant active on the day with a positive weight or basis'
        WHEN any_tenant_match THEN 'matching tenant not active on the day'
@@ -287,6 +287,7 @@ def rate_period(
     staged: Path | None = None
     try:
         with home_lock(home, f"rate-{period.label}", wait=600):
+            clean_stale_staging(tmp_dir(home))  # what killed runs left
             _tenants_table(db, cfg)
             fx_file = load_rates(db, cfg)
             build_rows(db, cfg, period)
@@ -299,8 +300,8 @@ SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FRO
             write_query(db, f"SELECT * FROM {TAKERS} ORDER BY ALL", TAKERS_SCHEMA,
                         staged / TAKERS_FILE)
             write_query(db, f"SELECT * FROM {rates} ORDER BY ALL", FX_SCHEMA, staged / FX_FILE)
-            _line_sums(db, cfg, ROWS, read_takers_sql(lit(str(staged / TAKERS_FILE))),
-                       read_fx_sql(lit(str(staged / FX_FILE))))
+            _line_sums(db, cfg, ROWS, read_takers_sql(literal(str(staged / TAKERS_FILE))),
+                       read_fx_sql(literal(str(staged / FX_FILE))))
             lines = _invoice_lines(db, cfg, period, extra_lines)
             unalloc_rows = write_query(db, _unallocated_sql(cfg, period), UNALLOCATED,
                                        staged / "unallocated.parquet")

@@ -19,9 +19,9 @@ from rebill.periods import Period
 from rebill.rating.allocate import shares_sql
 from rebill.rating.attribute import GROUP_COLUMNS, rows_sql
 from rebill.rating.exact import UNITS, from_units_sql, mul_round_sql, to_units_sql
-from rebill.rating.match import lit
 from rebill.rating.pricing import factor_units_sql, markup_sql
 from rebill.schema import MONEY_ARROW
+from rebill.sql import literal
 
 VIEW_FILE = RATED_VIEW_FILE
 TAKERS_FILE = "takers.parquet"
@@ -55,7 +55,7 @@ def read_fx_sql(path: str) -> str:
 
 
 def tenant_currency_sql(cfg: Config, idx: str = "tenant_idx") -> str:
-    return f"{_list_sql([lit(cfg.tenant_currency(t)) for t in cfg.tenants])}[{idx} + 1]"
+    return f"{_list_sql([literal(cfg.tenant_currency(t)) for t in cfg.tenants])}[{idx} + 1]"
 
 
 def stored_view_sql(cfg: Config, period: Period) -> str:
@@ -94,8 +94,8 @@ def rated_sql(cfg: Config, rows: str, takers: str, fx: str,
     ``pool`` and ``line_key``. A factor of exactly 1 leaves a value unchanged,
     so the multiply-and-round runs only where it can change the value.
     """
-    pools = _list_sql([lit(p.name) for p in cfg.shared])
-    ids = _list_sql([lit(t.id) for t in cfg.tenants])
+    pools = _list_sql([literal(p.name) for p in cfg.shared])
+    ids = _list_sql([literal(t.id) for t in cfg.tenants])
     order = {t.id: n for n, t in enumerate(sorted(cfg.tenants, key=lambda x: x.id))}
     ords = _list_sql([str(order[t.id]) for t in cfg.tenants])
     pool_name = f"CAST({pools}[pool_idx + 1] AS VARCHAR)" if cfg.shared else "CAST(NULL AS VARCHAR)"
@@ -148,7 +148,7 @@ FROM (
 def view_sql(cfg: Config, period_label: str, rows: str, takers: str, fx: str) -> str:
     """``rated_costs`` rows of one period (the catalog view's columns, unordered)."""
     return f"""
-SELECT tenant_id, {lit(period_label)} AS period, x_row_id, x_source, day, kind, pool,
+SELECT tenant_id, {literal(period_label)} AS period, x_row_id, x_source, day, kind, pool,
   pricing_rule, provider, service, charge_category, line_key, cost, markup, rated, currency,
   CAST(fx_rate AS DECIMAL(38,12)) AS fx_rate, amount, tenant_currency
 FROM ({rated_sql(cfg, rows, takers, fx)})"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import glob as globlib
 import hashlib
 import logging
@@ -13,10 +14,17 @@ import duckdb
 
 from rebill import duck
 from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceConfig, SqlPart
-from rebill.connectors.focus.mapping import FALLBACKS, cast_expr, resolve_columns
+from rebill.connectors.focus.mapping import (
+    FALLBACKS,
+    PARSE_HINTS,
+    cast_expr,
+    must_parse,
+    resolve_columns,
+)
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.periods import Period
 from rebill.schema import SOURCE_COLUMNS
+from rebill.sql import ident, literal
 
 log = logging.getLogger("rebill.focus")
 
@@ -25,10 +33,6 @@ class FocusSource(SourceConfig):
     type: Literal["focus"] = "focus"
     path: str  # glob, relative to the config file's folder
     format: Literal["auto", "csv", "parquet"] = "auto"
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class FocusConnector:
@@ -56,9 +60,9 @@ class FocusConnector:
 
     def _scan(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
         if self._format(path) == "parquet":
-            return f"read_parquet({_sql_str(str(path))}, file_row_number=true, hive_partitioning=false)"
+            return f"read_parquet({literal(str(path))}, file_row_number=true, hive_partitioning=false)"
         return (
-            f"read_csv({_sql_str(str(path))}, all_varchar=true, header=true, "
+            f"read_csv({literal(str(path))}, all_varchar=true, header=true, "
             "nullstr=['NULL', ''], auto_detect=true)"
         )
 
@@ -78,32 +82,58 @@ class FocusConnector:
                 source_type = str(types[found[col.name]])
                 expr = cast_expr(col.name, col.sql, found[col.name], source_type)
                 exprs.append(f'{expr} AS "{col.name}"')
-                if source_type == "VARCHAR" and col.sql != "VARCHAR":  # text that must parse
-                    raws.append(f'"{found[col.name]}" AS "_raw_{col.name}"')
+                if must_parse(col.sql, source_type):  # text (or floats) that must parse
+                    raws.append(f'CAST({ident(found[col.name])} AS VARCHAR) AS "_raw_{col.name}"')
                     checked.append(col.name)
         inner = f"SELECT {', '.join(exprs + raws)} FROM {scan}"
         outer = ["_line"]
         for col in SOURCE_COLUMNS:
             options = [c for c in (col.name, *FALLBACKS.get(col.name, ())) if c in found]
             if options:
-                quoted = ", ".join(f'"{c}"' for c in options)
+                quoted = ", ".join(ident(c) for c in options)
                 outer.append(f'coalesce({quoted}) AS "{col.name}"')
             elif col.required:
+                ragged = self._ragged_row(path, list(types))
                 raise DataContractError(
-                    f"source {self.source_id}: {path}: required FOCUS column {col.name} missing"
+                    f"source {self.source_id}: {path}: " + (
+                        ragged or f"required FOCUS column {col.name} missing")
                 )
+        # the column's own parsed value, before any fallback: a value that does not
+        # parse is an error, never silently replaced by the fallback column
+        outer += [f'"{c}" AS "_own_{c}"' for c in checked]
         outer += [f'"_raw_{c}"' for c in checked]
         return f"SELECT {', '.join(outer)} FROM ({inner})"
+
+    def _ragged_row(self, path: Path, columns: list[str]) -> str | None:
+        """For a CSV the sniffer read as one column: the first row whose field count
+        differs from the header's (DuckDB gives up on the dialect instead)."""
+        if self._format(path) != "csv" or len(columns) != 1 or "," not in columns[0]:
+            return None
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                reader = csv.reader(fh)
+                header = next(reader, [])
+                for row in reader:
+                    if row and len(row) != len(header):
+                        return (f"row {reader.line_num}: {len(row)} fields, the header has "
+                                f"{len(header)}")
+        except (UnicodeDecodeError, csv.Error) as err:
+            return f"not a readable UTF-8 CSV: {err}"
+        return None
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         return duck.connect()
 
     def _file_periods(self, con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
         if path not in self._periods:
-            rows = con.execute(
-                f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM "
-                f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL"
-            ).fetchall()
+            try:
+                rows = con.execute(
+                    f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM "
+                    f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL"
+                ).fetchall()
+            except duckdb.Error as err:  # corrupt, truncated or empty file, bad encoding
+                raise DataContractError(
+                    f"source {self.source_id}: {path}: {duck.error_line(err)}") from None
             self._periods[path] = {r[0] for r in rows}
         return self._periods[path]
 
@@ -139,14 +169,18 @@ class FocusConnector:
         parts = []
         for path in files:
             with self._connect() as con:
-                mapped = self._mapped(con, path)
-                self._check_parse(con, path, mapped)
-                present = set(_columns(con, mapped))
+                try:
+                    mapped = self._mapped(con, path)
+                    self._check_parse(con, path, mapped)
+                    present = set(_columns(con, mapped))
+                except duckdb.Error as err:
+                    raise DataContractError(
+                        f"source {self.source_id}: {path}: {duck.error_line(err)}") from None
             canon = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name in present)
             parts.append(SqlPart(
                 origin=str(path),
                 sql=f"SELECT _line, {canon} FROM ({mapped}) "
-                f"WHERE strftime(BillingPeriodStart, '%Y-%m') = {_sql_str(period.label)}",
+                f"WHERE strftime(BillingPeriodStart, '%Y-%m') = {literal(period.label)}",
             ))
         return parts
 
@@ -154,7 +188,7 @@ class FocusConnector:
         """Name the first value that did not parse (file, line, column, value)."""
         cols = _columns(con, mapped)
         checks = [
-            f'("{c}" IS NULL AND "_raw_{c}" IS NOT NULL AND '
+            f'("_own_{c}" IS NULL AND "_raw_{c}" IS NOT NULL AND '
             f"trim(CAST(\"_raw_{c}\" AS VARCHAR)) NOT IN ('NULL', ''))"
             for c in cols if not c.startswith("_") and f"_raw_{c}" in cols
         ]
@@ -169,11 +203,17 @@ class FocusConnector:
         row = dict(zip(cols, flagged, strict=True))
         for c in cols:
             raw = row.get(f"_raw_{c}")
-            if not c.startswith("_") and row[c] is None and raw not in (None, "", "NULL"):
+            own = row.get(f"_own_{c}")
+            if not c.startswith("_") and own is None and raw is not None and (
+                    raw.strip() not in ("", "NULL")):
                 raise DataContractError(
                     f"source {self.source_id}: {path}, row {row['_line']}, column {c}: "
-                    f"cannot parse {raw!r}"
+                    f"cannot parse {_shown(raw)}{PARSE_HINTS.get(c, '')}"
                 )
+
+
+def _shown(raw: str, limit: int = 80) -> str:
+    return repr(raw) if len(raw) <= limit else repr(raw[:limit]) + f"... ({len(raw)} characters)"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:

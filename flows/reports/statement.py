@@ -11,7 +11,6 @@ rounding.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from rebill import csvsafe
 from rebill.config import Tenant
 from rebill.flows.reports.charts import Bar, bar_chart, column_chart
 from rebill.flows.reports.page import Col, cards, esc, money, page, table
@@ -171,7 +171,7 @@ def usage_csv(con: duckdb.DuckDBPyConnection, period: Period, tenant_id: str) ->
                  r.service NULLS FIRST, sku_id NULLS FIRST, resource_id NULLS FIRST,
                  unit NULLS FIRST, currency""", [period.label, tenant_id])
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csvsafe.writer(buf)
     writer.writerow(USAGE_COLUMNS)
     for row in cur.fetchall():
         writer.writerow([_csv_text(v) for v in row])

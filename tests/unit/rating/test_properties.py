@@ -8,11 +8,14 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rebill.money import round_money
 from tests.unit.rating.lakebuild import lines_of, rate, rated_costs, row, tenant
+
+pytestmark = pytest.mark.slow  # seconds each: Prefect, subprocesses or many examples
 
 SETTINGS = settings(max_examples=20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rebill.connectors.base import Context
+from rebill.connectors.registry import build
+from rebill.errors import DataContractError
+from rebill.normalize.catalog import connect, ensure_layout
+from rebill.normalize.lake import load_partition
+from rebill.periods import Period
+from tests.conftest import SAMPLES
+
+SAMPLE = SAMPLES / "focus" / "focus_1.0_sample_1000rows.csv"
+
+
+def sample_sums() -> dict[str, Decimal]:
+    """The sample's own totals, computed with Python's csv and Decimal."""
+    sums: dict[str, Decimal] = {}
+    with SAMPLE.open(newline="") as fh:
+        for rec in csv.DictReader(fh):
+            sums[rec["ProviderName"]] = sums.get(rec["ProviderName"], Decimal(0)) + Decimal(
+                rec["BilledCost"])
+    return sums
+
+
+def connector(tmp_path: Path, pattern: str = "exports/*.csv"):
+    ctx = Context(home=tmp_path / "home", base_dir=tmp_path, today=date(2024, 10, 3))
+    return build("files", {"type": "focus", "path": pattern}, ctx)
+
+
+def load_all(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    ensure_layout(home)
+    conn = connector(tmp_path)
+    for p in conn.periods(date.min, date.max):
+        load_partition(home, conn, p)
+    return home
+
+
+@pytest.mark.slow
+def test_sample_totals_exact_per_provider(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "exports" / "s.csv")
+    home = load_all(tmp_path)
+    con = connect(home)
+    got = dict(con.execute("SELECT ProviderName, sum(BilledCost) FROM costs GROUP BY 1").fetchall())
+    assert got == sample_sums()
+    assert con.execute("SELECT count(*) FROM costs").fetchall() == [(1000,)]
+
+
+@pytest.mark.slow
+def test_sample_quirks(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "exports" / "s.csv")
+    con = connect(load_all(tmp_path))
+    # wrong casing fixed, empty strings and NULL literals become null
+    assert con.execute("SELECT DISTINCT ChargeFrequency FROM costs WHERE ProviderName='Oracle'"
+                       ).fetchall() == [("Usage-Based",)]
+    assert con.execute("SELECT count(*) FROM costs WHERE PricingCategory = '' OR "
+                       "ChargeClass = 'NULL'").fetchall() == [(0,)]
+    # datetimes without T/Z are UTC; Tags are a map
+    first = con.execute("SELECT min(ChargePeriodStart) FROM costs").fetchall()[0][0]
+    assert first.tzinfo is not None and first.utcoffset().total_seconds() == 0
+    assert con.execute("SELECT count(*) FROM costs WHERE Tags['environment'] = 'dev'"
+                       ).fetchall()[0][0] > 0
+    # OCI's null ContractedCost falls back to ListCost (FOCUS: no negotiated rate)
+    assert con.execute("SELECT count(*) FROM costs WHERE ContractedCost IS NULL").fetchall() == [(0,)]
+
+
+def test_periods_from_files(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "exports" / "s.csv")
+    assert Period(date(2024, 9, 1)) in connector(tmp_path).periods(date.min, date.max)
+
+
+def test_malformed_value_names_file_row_column(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    lines = SAMPLE.read_text().splitlines()
+    header = lines[0].split(",")
+    idx = header.index('"BilledCost"')
+    cells = lines[5].split(",")
+    cells[idx] = '"12,x"'.replace(",", "")  # not a number
+    lines[5] = ",".join(cells)
+    bad = tmp_path / "exports" / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    home = tmp_path / "home"
+    ensure_layout(home)
+    conn = connector(tmp_path)
+    with pytest.raises(DataContractError) as err:
+        load_partition(home, conn, Period(date(2024, 9, 1)))
+    msg = str(err.value)
+    assert str(bad) in msg and "row 6" in msg and "column BilledCost" in msg and "12x" in msg
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    with SAMPLE.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    drop = rows[0].index("ServiceName")
+    with (tmp_path / "exports" / "x.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([r[:drop] + r[drop + 1:] for r in rows])
+    with pytest.raises(DataContractError, match="required FOCUS column ServiceName missing"):
+        connector(tmp_path).periods(date.min, date.max)
+
+
+def test_parquet_files_read(tmp_path: Path) -> None:
+    import duckdb
+
+    (tmp_path / "exports").mkdir()
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{SAMPLE}', all_varchar=true)) TO "
+                   f"'{tmp_path / 'exports' / 's.parquet'}' (FORMAT parquet)")
+    ctx = Context(home=tmp_path / "home", base_dir=tmp_path, today=date(2024, 10, 3))
+    conn = build("files", {"type": "focus", "path": "exports/*.parquet"}, ctx)
+    home = tmp_path / "home"
+    ensure_layout(home)
+    load_partition(home, conn, Period(date(2024, 9, 1)))
+    total = connect(home).execute("SELECT sum(BilledCost) FROM costs").fetchall()[0][0]
+    assert total == sum(sample_sums().values()) - Decimal("0.24")  # the one October row
