@@ -36,7 +36,7 @@ COPY (
     'us-east-' || (i % 4) AS RegionId,
     'arn:aws:ec2:us-east-1:1:instance/i-' || (i % 100000) AS ResourceId,
     'SKU' || (i % 2000) AS SkuId,
-    map(['team', 'env'], ['team' || (i % 30), CASE WHEN i % 2 = 0 THEN 'prod' ELSE 'dev' END]) AS Tags
+    map(['team', 'env'], ['team' || (i % {teams}), CASE WHEN i % 2 = 0 THEN 'prod' ELSE 'dev' END]) AS Tags
   FROM range({start}, {stop}) t(i)
 ) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
 """
@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--files", type=int, default=4)
     ap.add_argument("--out", type=Path, default=Path("bench/out/focus"))
+    ap.add_argument("--teams", type=int, default=30, help="distinct team tags (tenants)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -54,7 +55,7 @@ def main() -> None:
     per = args.rows // args.files
     for f in range(args.files):
         path = args.out / f"part-{f:03d}.parquet"
-        con.execute(SQL.format(start=f * per, stop=(f + 1) * per, path=path))
+        con.execute(SQL.format(start=f * per, stop=(f + 1) * per, path=path, teams=args.teams))
     print(f"wrote {per * args.files} rows in {args.files} files to {args.out}")
 
 

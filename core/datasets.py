@@ -134,3 +134,14 @@ RECONCILIATION = pa.schema([
     ("detail", pa.string()),
     ("checked_at", TS_ARROW),
 ])
+
+# ``rated_costs`` of a rated period is a view computed on demand: rating stores its
+# SELECT text as ``rated_costs.sql`` in the period folder, reading the lake through
+# the ``costs`` view and the folder's small files through ``period_file_token(name)``,
+# which the catalog replaces with the file's quoted path (a lone quote between two @
+# never occurs inside a SQL string literal, where quotes are doubled).
+RATED_VIEW_FILE = "rated_costs.sql"
+
+
+def period_file_token(name: str) -> str:
+    return f"@'{name}'@"

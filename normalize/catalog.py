@@ -19,7 +19,15 @@ import pyarrow.parquet as pq
 
 from rebill import duck
 from rebill.atomic import atomic_write
-from rebill.datasets import EXPORTS, RATED_FILES, RECEIVABLES, RECONCILIATION
+from rebill.datasets import (
+    EXPORTS,
+    RATED_COSTS,
+    RATED_FILES,
+    RATED_VIEW_FILE,
+    RECEIVABLES,
+    RECONCILIATION,
+    period_file_token,
+)
 from rebill.layout import (
     SCHEMA_DIR,
     catalog_file,
@@ -113,6 +121,23 @@ def ensure_layout(home: Path) -> None:
     _write_empty(reconciliation_dir(home) / f"{SCHEMA_DIR}.parquet", RECONCILIATION)
 
 
+def _rated_costs_sql(home: Path, materialized: str) -> str:
+    """``rated_costs``: each rated period's stored view text, plus any materialized file.
+
+    Rating stores ``rated_costs.sql`` (computed on demand over ``costs`` and the
+    period's small files); a ``rated_costs.parquet`` (the empty placeholder, or a
+    period written by an older rebill) is read as it is.
+    """
+    names = ", ".join(f'"{f.name}"' for f in RATED_COSTS)
+    parts = [f"SELECT {names} FROM read_parquet({materialized}, hive_partitioning=false)"]
+    for stored in sorted(rated_root(home).glob(f"period=*/{RATED_VIEW_FILE}")):
+        text = stored.read_text(encoding="utf-8")
+        for f in stored.parent.iterdir():
+            text = text.replace(period_file_token(f.name), literal(f))
+        parts.append(f"SELECT {names} FROM ({text})")
+    return "CREATE OR REPLACE VIEW rated_costs AS\n" + "\nUNION ALL\n".join(parts)
+
+
 def view_sql(home: Path) -> dict[str, str]:
     """``CREATE OR REPLACE VIEW`` statements, by view name."""
     home = home.resolve()
@@ -124,8 +149,7 @@ def view_sql(home: Path) -> dict[str, str]:
         f"read_parquet({lake}, hive_partitioning=false, union_by_name=true)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
         f"read_parquet({literal(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
-        "rated_costs": "CREATE OR REPLACE VIEW rated_costs AS SELECT * FROM "
-        f"read_parquet({rated['rated_costs']}, hive_partitioning=false)",
+        "rated_costs": _rated_costs_sql(home, rated["rated_costs"]),
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
         f"read_parquet({rated['unallocated']}, hive_partitioning=false)",
         "invoice_lines": "CREATE OR REPLACE VIEW invoice_lines AS SELECT * FROM "

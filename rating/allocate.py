@@ -26,28 +26,13 @@ import duckdb
 from rebill.config import Config, SharedPool
 from rebill.errors import RatingError
 from rebill.rating.attribute import ROWS
+from rebill.rating.exact import from_units_sql, share_sql, to_units_sql
 
-SHARES = "_rt_shares"
+TAKERS = "_rt_takers"
 UNITS = 10**12
 MAX_TOTAL_WEIGHT = 10**22
 _K = 10**11
 _FAST = 2**62  # |c| and w below this: 2|c|w + W < 2^127, one exact HUGEINT division
-_WEIGHTS = "_rt_pool_weights"
-_ROUNDED = "_rt_rounded"
-
-
-def to_units_sql(expr: str) -> str:
-    """DECIMAL(38,12) -> HUGEINT units of 1e-12 (exact)."""
-    return f"CAST({expr} * {UNITS} AS HUGEINT)"
-
-
-def from_units_sql(expr: str) -> str:
-    """HUGEINT units of 1e-12 -> DECIMAL(38,12) (exact, no division)."""
-    return (
-        f"(CAST(({expr}) // {UNITS} AS DECIMAL(38,12)) + "
-        f"CAST(CAST(({expr}) % {UNITS} AS DECIMAL(38,12)) "
-        "* CAST('0.000000000001' AS DECIMAL(13,12)) AS DECIMAL(38,12)))"
-    )
 
 
 def _weight_units(pool: SharedPool) -> dict[str, int]:
@@ -77,8 +62,14 @@ def pool_members(cfg: Config) -> list[tuple[int, int, int | None]]:
     return out
 
 
-def build_shares(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
-    """Create ``_rt_shares(x_source, x_row_id, tenant_idx, cost)`` for every allocated pool row."""
+def build_takers(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    """Create ``_rt_takers(pool_idx, currency, day, tenant_idx, w, big_w)`` from ``_rt_rows``.
+
+    Who takes a share of a pool row, and with which weight, depends only on
+    (pool, currency, day): the takers and their total W are computed once per
+    such key, not per pool row. This small table is all a view needs to split
+    any pool row of the period again (:func:`shares_sql`).
+    """
     members = pool_members(cfg)
     values = ", ".join(
         f"({p}, {t}, {'NULL' if w is None else f'CAST({w} AS HUGEINT)'})" for p, t, w in members
@@ -92,10 +83,8 @@ def build_shares(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
 CREATE OR REPLACE TEMP TABLE _rt_basis AS
 SELECT tenant_idx, currency, {to_units_sql("sum(cost)")} AS basis
 FROM {ROWS} WHERE target = 'tenant' AND NOT is_tax GROUP BY tenant_idx, currency""")
-    # Who takes a share, and with which weight, depends only on (pool, currency, day):
-    # the takers and their total W are computed once per such key, not per pool row.
     con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {_WEIGHTS} AS
+CREATE OR REPLACE TEMP TABLE {TAKERS} AS
 SELECT *, sum(w) OVER (PARTITION BY pool_idx, currency, day) AS big_w
 FROM (
   SELECT k.pool_idx, k.currency, k.day, m.tenant_idx, coalesce(m.weight, b.basis) AS w
@@ -104,23 +93,34 @@ FROM (
   JOIN _rt_tenants t ON t.tenant_idx = m.tenant_idx
    AND (t.start_day IS NULL OR k.day >= t.start_day) AND (t.end_day IS NULL OR k.day < t.end_day)
   LEFT JOIN _rt_basis b ON b.tenant_idx = m.tenant_idx AND b.currency = k.currency
-) WHERE w > 0""")
+) WHERE w > 0
+ORDER BY pool_idx, currency, day, tenant_idx""")
     too_big = con.execute(
-        f"SELECT count(*) FROM {_WEIGHTS} WHERE big_w >= CAST('{MAX_TOTAL_WEIGHT}' AS HUGEINT)"
+        f"SELECT count(*) FROM {TAKERS} WHERE big_w >= CAST('{MAX_TOTAL_WEIGHT}' AS HUGEINT)"
     ).fetchall()
     if too_big[0][0]:
         raise RatingError(
             f"shared pool allocation: total weight or basis of {Decimal(MAX_TOTAL_WEIGHT) / UNITS} "
             "or more per currency is beyond exact allocation"
         )
-    # round_half_away(|c| * w / W): one HUGEINT division while 2|c|w + W fits in 127
-    # bits (|c|, w < 2^62), else long division in base K: a = |c| // W, b = |c| % W,
-    # w = w1 * K + w0. Both give floor(|c| w / W) plus one when the remainder >= W / 2.
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {_ROUNDED} AS
+
+
+def shares_sql(rows: str, takers: str) -> str:
+    """SQL: every pool row of ``rows`` with takers, once per taker: the row's columns with
+    ``tenant_idx`` the taker, ``cost`` its share and ``cost_u`` the share in units.
+
+    ``rows`` has the ``_rt_rows`` shape, ``takers`` the ``_rt_takers`` one.
+    round_half_away(|c| * w / W): one HUGEINT division while 2|c|w + W fits in
+    127 bits (|c|, w < 2^62), else long division in base K: a = |c| // W,
+    b = |c| % W, w = w1 * K + w0. Both give floor(|c| w / W) plus one when the
+    remainder >= W / 2 (the common case takes :func:`share_sql`'s checked 64-bit
+    path first). ``cost_u`` is the share in units of 1e-12. The remainder goes
+    to the largest |share| (tie: the first tenant in file order).
+    """
+    return f"""
 WITH taken AS (
-  SELECT r.x_source, r.x_row_id, {to_units_sql("r.cost")} AS c, w.tenant_idx, w.w, w.big_w
-  FROM {ROWS} r JOIN {_WEIGHTS} w
+  SELECT r.* EXCLUDE (tenant_idx, tags), {to_units_sql("r.cost")} AS c, w.tenant_idx, w.w, w.big_w
+  FROM ({rows}) r JOIN {takers} w
     ON w.pool_idx = r.pool_idx AND w.currency IS NOT DISTINCT FROM r.currency
    AND w.day IS NOT DISTINCT FROM r.day
   WHERE r.target = 'pool'
@@ -130,29 +130,25 @@ WITH taken AS (
   SELECT *, ac < {_FAST} AND w < {_FAST} AS fast,
     CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN ac // big_w END AS a,
     CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN ac % big_w END AS b,
-    w // {_K} AS w1, w % {_K} AS w0 FROM s1
+    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN w // {_K} END AS w1,
+    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN w % {_K} END AS w0 FROM s1
 ), s3 AS (
   SELECT *, (b * w1) // big_w AS qx, (b * w1) % big_w AS rx FROM s2
 ), s4 AS (
   SELECT *, (rx * {_K} + b * w0) // big_w AS qy, (rx * {_K} + b * w0) % big_w AS ry FROM s3
 ), rounded AS (
-  SELECT x_source, x_row_id, c, tenant_idx,
-    sg * CASE WHEN fast THEN (2 * ac * w + big_w) // (2 * big_w)
+  SELECT * EXCLUDE (ac, sg, fast, a, b, w1, w0, qx, rx, qy, ry, w, big_w),
+    sg * CASE WHEN fast THEN {share_sql("ac", "w", "big_w", "(2 * ac * w + big_w) // (2 * big_w)")}
               ELSE a * w + qx * {_K} + qy + CASE WHEN 2 * ry >= big_w THEN 1 ELSE 0 END
          END AS share
   FROM s4
-)
-SELECT * FROM rounded""")
-    # the remainder goes to the largest |share| (tie: the first tenant in file order)
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {SHARES} AS
-WITH fix AS (
+), fix AS (
   SELECT x_source, x_row_id, any_value(c) - sum(share) AS rest,
          arg_max(tenant_idx, {{'a': abs(share), 'b': -tenant_idx}}) AS largest
-  FROM {_ROUNDED} GROUP BY x_source, x_row_id
+  FROM rounded GROUP BY x_source, x_row_id
 )
-SELECT r.x_source, r.x_row_id, r.tenant_idx,
-  {from_units_sql("r.share + CASE WHEN r.tenant_idx = f.largest THEN f.rest ELSE 0 END")} AS cost
-FROM {_ROUNDED} r JOIN fix f USING (x_source, x_row_id)""")
-    con.execute(f"DROP TABLE IF EXISTS {_WEIGHTS}")
-    con.execute(f"DROP TABLE IF EXISTS {_ROUNDED}")
+SELECT * EXCLUDE (cost, c, share), cost_u, {from_units_sql("cost_u")} AS cost
+FROM (
+  SELECT r.*, r.share + CASE WHEN r.tenant_idx = f.largest THEN f.rest ELSE 0 END AS cost_u
+  FROM rounded r JOIN fix f USING (x_source, x_row_id)
+)"""

@@ -24,6 +24,9 @@ from rebill.sql import literal
 
 ROWS = "_rt_rows"
 
+# The UTC date of ChargePeriodStart, whatever the session's TimeZone (views run in analysts' sessions)
+DAY_SQL = """(DATE '1970-01-01' + CAST(epoch_us("ChargePeriodStart") // 86400000000 AS INTEGER))"""
+
 COST_COLUMNS = {"billed": "BilledCost", "effective": "EffectiveCost", "list": "ListCost"}
 
 # group_by key -> column of the rows table
@@ -57,7 +60,12 @@ def cost_column(cfg: Config) -> str:
 
 
 def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> None:
-    """Create the temp table ``_rt_rows``: one row per lake row of ``period`` with its target.
+    """Create the temp table ``_rt_rows``: one row per lake row of ``period`` with its target."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROWS} AS {rows_sql(cfg, source_sql(cfg.home, period))}")
+
+
+def rows_sql(cfg: Config, source: str) -> str:
+    """One row per canonical row of ``source`` (a SELECT) with its target (the ``_rt_rows`` shape).
 
     Tag values compared by the match lists are looked up once per row (not once
     per tenant), and ``tags`` is kept only where the unallocated report may
@@ -71,7 +79,7 @@ def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
     pools = " ".join(
         f"WHEN {match_sql(p.match, tags)} THEN {i}" for i, p in enumerate(cfg.shared)
     )
-    day = 'CAST("ChargePeriodStart" AS DATE)'
+    day = DAY_SQL
     tenants = " ".join(
         f"WHEN {match_sql(t.match, tags)} AND {active_sql(t, day)} THEN {i}"
         for i, t in enumerate(cfg.tenants)
@@ -92,8 +100,7 @@ def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
         if c not in grouped and key not in grouped and key not in scoped
     ]
     replace = f" REPLACE ({', '.join(narrow)})" if narrow else ""
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {ROWS} AS
+    return f"""
 SELECT * EXCLUDE (tags){replace},
   CASE WHEN is_tax AND {exclude_tax} THEN 'tax'
        WHEN pool_idx IS NOT NULL THEN 'pool'
@@ -103,7 +110,7 @@ SELECT * EXCLUDE (tags){replace},
        THEN NULL ELSE tags END AS tags
 FROM (
   SELECT "x_source" AS x_source, "x_row_id" AS x_row_id,
-    CAST("ChargePeriodStart" AS DATE) AS day,
+    {DAY_SQL} AS day,
     "{cost_column(cfg)}" AS cost, "BillingCurrency" AS currency,
     "ProviderName" AS provider, "ServiceName" AS service, "SkuId" AS sku,
     "RegionId" AS region, "RegionName" AS region_name,
@@ -114,5 +121,5 @@ FROM (
     {f"CASE {pools} END" if pools else "CAST(NULL AS INTEGER)"} AS pool_idx,
     {f"CASE {tenants} END" if tenants else "CAST(NULL AS INTEGER)"} AS tenant_idx,
     {any_match} AS any_tenant_match
-  FROM (SELECT *{lookups} FROM ({source_sql(cfg.home, period)}))
-)""")
+  FROM (SELECT *{lookups} FROM ({source}))
+)"""

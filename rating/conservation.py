@@ -2,7 +2,9 @@
 
 Per billing currency, the cost of tenant-attributed + pool + unallocated +
 excluded-tax rows equals the lake's total for the period, and every lake row
-is counted exactly once. The check reads the files actually written.
+is counted exactly once. The check reads the files actually written: the
+rated totals (summed over every rated row while the lines were computed) and
+the unallocated rows.
 """
 
 from __future__ import annotations
@@ -39,9 +41,13 @@ class Conservation:
 
 def measure(
     con: duckdb.DuckDBPyConnection, lake_sql: str, *, cost_column: str, tax_excluded: bool,
-    rated_costs: Path, unallocated: Path,
+    rated_totals: Path, unallocated: Path,
 ) -> list[Conservation]:
-    """Totals per currency from the lake query and the written rated/unallocated files."""
+    """Totals per currency from the lake query and the written totals/unallocated files.
+
+    ``rated_totals`` holds, per currency, the cost and rows rating attributed to
+    tenants directly and the cost of the pool rows' shares with the pool rows split.
+    """
     tax = "\"ChargeCategory\" = 'Tax'" if tax_excluded else "false"
     rows = con.execute(f"""
 WITH lake AS (
@@ -50,12 +56,7 @@ WITH lake AS (
          count(*) FILTER (WHERE {tax}) AS tax_n
   FROM ({lake_sql}) GROUP BY 1
 ), rated AS (
-  SELECT currency,
-         sum(cost) FILTER (WHERE kind = 'usage') AS direct,
-         count(*) FILTER (WHERE kind = 'usage') AS direct_n,
-         sum(cost) FILTER (WHERE kind = 'shared') AS pooled,
-         count(DISTINCT (x_source, x_row_id)) FILTER (WHERE kind = 'shared') AS pooled_n
-  FROM read_parquet({literal(str(rated_costs))}) GROUP BY 1
+  SELECT currency, direct, direct_n, pooled, pooled_n FROM read_parquet({literal(str(rated_totals))})
 ), unalloc AS (
   SELECT currency, sum(cost) AS total, count(*) AS n
   FROM read_parquet({literal(str(unallocated))}) GROUP BY 1

@@ -21,7 +21,7 @@ import duckdb
 
 from rebill.atomic import clean_stale_staging, home_lock
 from rebill.config import Config
-from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES, RATED_COSTS, UNALLOCATED
+from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES, UNALLOCATED
 from rebill.errors import RatingError
 from rebill.layout import tmp_dir
 from rebill.lines import Line, lines_hash
@@ -29,8 +29,9 @@ from rebill.money import minor_units, round_money
 from rebill.normalize.catalog import connect, ensure_layout
 from rebill.periods import Period, closes_on
 from rebill.rating import conservation
-from rebill.rating.allocate import SHARES, build_shares
+from rebill.rating.allocate import TAKERS, build_takers
 from rebill.rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column, source_sql
+from rebill.rating.exact import from_units_sql
 from rebill.rating.fx import load_rates, resolve_rates
 from rebill.rating.lines import (
     ExtraLines,
@@ -40,12 +41,25 @@ from rebill.rating.lines import (
     number_lines,
 )
 from rebill.rating.output import publish, staging_dir, write_query, write_rows
-from rebill.rating.pricing import FACTOR_SQL, markup_sql
+from rebill.rating.rated import (
+    FX_FILE,
+    FX_SCHEMA,
+    RATED_TOTALS,
+    TAKERS_FILE,
+    TAKERS_SCHEMA,
+    TOTALS_FILE,
+    VIEW_FILE,
+    line_key_sql,
+    rated_sql,
+    read_fx_sql,
+    read_takers_sql,
+    stored_view_sql,
+    tenant_currency_sql,
+)
 from rebill.sql import literal
 
 log = logging.getLogger("rebill.rating")
 
-RATED = "_rt_rated"
 LINE_DECIMALS = 2  # invoice_lines.amount is DECIMAL(18,2)
 
 
@@ -109,106 +123,58 @@ def _tenants_table(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     )
 
 
-def _line_key_sql(cfg: Config) -> str:
-    cols = ", ".join(GROUP_COLUMNS[k] for k in cfg.rebill.group_by)
-    return f"coalesce(nullif(concat_ws(' ', {cols}), ''), 'Other')" if cols else "'Usage'"
+LINES = "_rt_line_sums"
 
 
-# columns of the rated table besides the group_by keys (rated_costs and the line sums)
-# (tenant_id, tenant_currency, kind, pool and line_key are derived on read: _rated_view)
-_RATED_COLUMNS = (
-    "tenant_idx", "tenant_ord", "x_source", "x_row_id", "day", "pool_idx", "pricing_rule",
-    "provider", "service", "charge_category", "cost", "markup", "currency", "quantity", "unit",
-)
+def _line_sums(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str, fx: str
+               ) -> None:
+    """Line sums and, per currency, the conservation sums: one pass over each kind of row.
 
-
-def _list_sql(values: list[str]) -> str:
-    """A SQL list literal indexed by a 0-based ``*_idx`` as ``list[idx + 1]``."""
-    return "[" + ", ".join(values) + "]"
-
-
-def _rated_view(cfg: Config) -> str:
-    """The rated table with the columns derived from its indexes."""
-    ids = _list_sql([literal(t.id) for t in cfg.tenants])
-    currencies = _list_sql([literal(cfg.tenant_currency(t)) for t in cfg.tenants])
-    pools = f"{_list_sql([literal(p.name) for p in cfg.shared])}[pool_idx + 1]" if cfg.shared else "NULL"
-    return f"""
-SELECT *, CASE WHEN kind = 'shared' THEN 'Shared: ' || pool ELSE {_line_key_sql(cfg)} END
-  AS line_key
-FROM (
-  SELECT *, {ids}[tenant_idx + 1] AS tenant_id, {currencies}[tenant_idx + 1] AS tenant_currency,
-    CASE WHEN pool_idx IS NULL THEN 'usage' ELSE 'shared' END AS kind,
-    CAST({pools} AS VARCHAR) AS pool
-  FROM {RATED}
-)"""
-
-
-def _build_rated(con: duckdb.DuckDBPyConnection, cfg: Config, fx_file: Path | None) -> None:
-    pools = _list_sql([literal(p.name) for p in cfg.shared])
-    pool_name = f"{pools}[r.pool_idx + 1]" if cfg.shared else "CAST(NULL AS VARCHAR)"
-    ids = _list_sql([literal(t.id) for t in cfg.tenants])
-    currencies = _list_sql([literal(cfg.tenant_currency(t)) for t in cfg.tenants])
-    order = {t.id: n for n, t in enumerate(sorted(cfg.tenants, key=lambda x: x.id))}
-    ords = _list_sql([str(order[t.id]) for t in cfg.tenants])
-    common = (
-        "r.x_source, r.x_row_id, r.day, r.provider, r.service, r.sku, r.region, r.region_name, "
-        "r.account, r.billing_account, r.charge_category, r.resource, r.is_tax, r.currency"
-    )
-    markup, rule = markup_sql(cfg, cfg.rebill.provider_tax == "passthrough")
-    base = f"""
-SELECT b.*, {ids}[b.tenant_idx + 1] AS tenant_id,
-  {currencies}[b.tenant_idx + 1] AS tenant_currency,
-  CAST({ords}[b.tenant_idx + 1] AS INTEGER) AS tenant_ord
-FROM (
-  SELECT r.tenant_idx, {common}, 'usage' AS kind, CAST(NULL AS VARCHAR) AS pool,
-         CAST(NULL AS INTEGER) AS pool_idx, r.cost, r.quantity, r.unit
-  FROM {ROWS} r WHERE r.target = 'tenant'
-  UNION ALL
-  SELECT s.tenant_idx, {common}, 'shared' AS kind, {pool_name} AS pool, r.pool_idx, s.cost,
-         CAST(NULL AS DECIMAL(38,12)) AS quantity, CAST(NULL AS VARCHAR) AS unit
-  FROM {SHARES} s JOIN (SELECT * FROM {ROWS} WHERE target = 'pool') r
-    USING (x_source, x_row_id)
-) b"""
-    rates = resolve_rates(con, f"""
-SELECT DISTINCT currency, {currencies}[tenant_idx + 1] AS tenant_currency, day FROM (
-  SELECT currency, tenant_idx, day FROM {ROWS} WHERE target = 'tenant'
-  UNION ALL
-  SELECT r.currency, s.tenant_idx, r.day
-  FROM {SHARES} s JOIN (SELECT * FROM {ROWS} WHERE target = 'pool') r USING (x_source, x_row_id)
-)""", fx_file)
-    keys = sorted({GROUP_COLUMNS[k] for k in cfg.rebill.group_by} - set(_RATED_COLUMNS))
-    kept = ", ".join([*_RATED_COLUMNS, *keys])
-    # Exact shortcuts: a factor of 1 leaves a 12-decimal value unchanged, so the
-    # (costly, 128-bit) multiply-and-round runs only where it can change the value.
+    Groups are integer-keyed (tenant and pool indexes); names and line keys are
+    derived on the few aggregated rows.
+    """
+    keys = list(dict.fromkeys(GROUP_COLUMNS[k] for k in cfg.rebill.group_by))
+    one_unit = "count(DISTINCT unit) = 1 AND count(unit) = count(*)"
+    sums = (f"{from_units_sql('sum(amount_u)')} AS amount, {from_units_sql('sum(cost_u)')} AS cost, "
+            "count(*) AS n")
+    usage_group = ", ".join(["tenant_idx", *keys])
+    nulls = "".join(f", CAST(NULL AS VARCHAR) AS {k}" for k in keys)
+    kept = "".join(f", {k}" for k in keys)
+    ids = "[" + ", ".join(literal(t.id) for t in cfg.tenants) + "]"
+    pools = "[" + ", ".join(literal(p.name) for p in cfg.shared) + "]"
+    pool_name = f"'Shared: ' || {pools}[pool_idx + 1]" if cfg.shared else "NULL"
     con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {RATED} AS
-SELECT *, CASE WHEN fx_rate = 1 THEN rated
-               ELSE CAST(round(rated * fx_rate, 12) AS DECIMAL(38,12)) END AS amount
+CREATE OR REPLACE TEMP TABLE {LINES} AS
+SELECT by_currency, kind, {ids}[tenant_idx + 1] AS tenant_id,
+  {tenant_currency_sql(cfg)} AS tenant_currency,
+  CASE WHEN kind = 'shared' THEN {pool_name} ELSE {line_key_sql(cfg)} END AS line_key,
+  pool_idx{kept}, currency, amount, cost, n, quantity, unit
 FROM (
-  SELECT {kept}, f.fx_rate,
-    CASE WHEN p.markup = 0 THEN p.cost
-         ELSE CAST(round(p.cost * CAST(1 + p.markup AS {FACTOR_SQL}), 12) AS DECIMAL(38,12))
-    END AS rated,
-  FROM (SELECT *, {markup} AS markup, {rule} AS pricing_rule FROM ({base})) p
-  JOIN {rates} f USING (currency, tenant_currency, day)
+  SELECT GROUPING(currency) = 0 AS by_currency, 'usage' AS kind, tenant_idx,
+    CAST(NULL AS INTEGER) AS pool_idx{kept}, currency, {sums},
+    CASE WHEN {one_unit} THEN sum(quantity) END AS quantity,
+    CASE WHEN {one_unit} THEN min(unit) END AS unit
+  FROM ({rated_sql(cfg, rows, takers, fx, ("usage",))})
+  GROUP BY GROUPING SETS (({usage_group}), (currency))
+  UNION ALL
+  SELECT GROUPING(currency) = 0, 'shared', tenant_idx, pool_idx{nulls}, currency, {sums},
+    CAST(NULL AS DECIMAL(38,12)), CAST(NULL AS VARCHAR)
+  FROM ({rated_sql(cfg, rows, takers, fx, ("shared",))})
+  GROUP BY GROUPING SETS ((tenant_idx, pool_idx), (currency))
 )""")
 
 
 def _usage_and_shared_lines(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Line]:
     keys = [GROUP_COLUMNS[k] for k in cfg.rebill.group_by]
-    group = ", ".join(["tenant_id", "tenant_currency", "line_key", *keys])
     prov = "provider" if "provider" in cfg.rebill.group_by else "NULL"
     serv = "service" if "service" in cfg.rebill.group_by else "NULL"
     order = ", ".join(["tenant_id", "line_key", *(f"{k} NULLS FIRST" for k in keys)])
-    one_unit = "count(DISTINCT unit) = 1 AND count(unit) = count(*)"
     usage = con.execute(f"""
-SELECT tenant_id, tenant_currency, line_key, {prov}, {serv}, sum(amount),
-       CASE WHEN {one_unit} THEN sum(quantity) END, CASE WHEN {one_unit} THEN min(unit) END
-FROM ({_rated_view(cfg)}) WHERE kind = 'usage' GROUP BY {group} ORDER BY {order}""").fetchall()
+SELECT tenant_id, tenant_currency, line_key, {prov}, {serv}, amount, quantity, unit
+FROM {LINES} WHERE NOT by_currency AND kind = 'usage' ORDER BY {order}""").fetchall()
     shared = con.execute(f"""
-SELECT tenant_id, tenant_currency, line_key, NULL, NULL, sum(amount), NULL, NULL
-FROM ({_rated_view(cfg)}) WHERE kind = 'shared' GROUP BY tenant_id, tenant_currency, line_key, pool_idx
-ORDER BY tenant_id, pool_idx""").fetchall()
+SELECT tenant_id, tenant_currency, line_key, NULL, NULL, amount, NULL, NULL
+FROM {LINES} WHERE NOT by_currency AND kind = 'shared' ORDER BY tenant_id, pool_idx""").fetchall()
     out: list[Line] = []
     for kind, rows in (("usage", usage), ("shared", shared)):
         for tenant_id, currency, desc, provider, service, total, qty, unit in rows:
@@ -217,6 +183,18 @@ ORDER BY tenant_id, pool_idx""").fetchall()
                 out.append(Line(tenant_id, kind, desc, amount, currency, provider, service,
                                 None if qty is None else Decimal(qty), unit))
     return out
+
+
+def _rated_totals_sql() -> str:
+    """Per currency: direct cost and rows, pooled cost and pool rows split (conservation)."""
+    return f"""
+SELECT currency,
+  sum(cost) FILTER (WHERE kind = 'usage') AS direct, sum(n) FILTER (WHERE kind = 'usage') AS direct_n,
+  sum(cost) FILTER (WHERE kind = 'shared') AS pooled,
+  (SELECT count(*) FROM {ROWS} r WHERE r.target = 'pool' AND r.currency = l.currency
+     AND EXISTS (SELECT 1 FROM {TAKERS} k WHERE k.pool_idx = r.pool_idx
+                 AND k.currency = r.currency AND k.day = r.day)) AS pooled_n
+FROM {LINES} l WHERE by_currency GROUP BY currency"""
 
 
 def _invoice_lines(
@@ -238,15 +216,6 @@ def _invoice_lines(
     return number_lines(cfg, drafts)
 
 
-def _rated_sql(cfg: Config, period: Period) -> str:
-    return f"""
-SELECT tenant_id, {literal(period.label)} AS period, x_row_id, x_source, day, kind, pool,
-  pricing_rule, provider, service, charge_category, line_key, cost,
-  CAST(markup AS DECIMAL(38,12)) AS markup, rated, currency,
-  CAST(fx_rate AS DECIMAL(38,12)) AS fx_rate, amount, tenant_currency
-FROM ({_rated_view(cfg)}) ORDER BY tenant_ord, x_source, x_row_id"""
-
-
 def _unallocated_sql(cfg: Config, period: Period) -> str:
     pool_names = " ".join(f"WHEN {i} THEN {literal(p.name)}" for i, p in enumerate(cfg.shared))
     pool_name = f"CASE pool_idx {pool_names} END" if pool_names else "''"
@@ -260,7 +229,8 @@ SELECT {literal(period.label)} AS period, x_row_id, x_source, day,
 FROM {ROWS} r
 WHERE target = 'unallocated'
    OR (target = 'pool' AND NOT EXISTS (
-        SELECT 1 FROM {SHARES} s WHERE s.x_source = r.x_source AND s.x_row_id = r.x_row_id))
+        SELECT 1 FROM {TAKERS} k WHERE k.pool_idx = r.pool_idx AND k.currency = r.currency
+                                   AND k.day = r.day))
 ORDER BY x_source, x_row_id"""
 
 
@@ -328,15 +298,21 @@ def rate_period(
             _tenants_table(db, cfg)
             fx_file = load_rates(db, cfg)
             build_rows(db, cfg, period)
-            build_shares(db, cfg)
-            _build_rated(db, cfg, fx_file)
-            lines = _invoice_lines(db, cfg, period, extra_lines)
+            build_takers(db, cfg)
+            rates = resolve_rates(db, f"""
+SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FROM (
+  SELECT currency, tenant_idx, day FROM {ROWS} WHERE target = 'tenant'
+  UNION ALL SELECT currency, tenant_idx, day FROM {TAKERS})""", fx_file)
             staged = staging_dir(home, period)
+            write_query(db, f"SELECT * FROM {TAKERS} ORDER BY ALL", TAKERS_SCHEMA,
+                        staged / TAKERS_FILE)
+            write_query(db, f"SELECT * FROM {rates} ORDER BY ALL", FX_SCHEMA, staged / FX_FILE)
+            _line_sums(db, cfg, ROWS, read_takers_sql(literal(str(staged / TAKERS_FILE))),
+                       read_fx_sql(literal(str(staged / FX_FILE))))
+            lines = _invoice_lines(db, cfg, period, extra_lines)
             unalloc_rows = write_query(db, _unallocated_sql(cfg, period), UNALLOCATED,
                                        staged / "unallocated.parquet")
-            _drop_temp(db, keep={RATED})  # free the per-row tables before the big write
-            rated_rows = write_query(db, _rated_sql(cfg, period), RATED_COSTS,
-                                     staged / "rated_costs.parquet")
+            (staged / VIEW_FILE).write_text(stored_view_sql(cfg, period), encoding="utf-8")
             write_rows(_line_rows(lines, period), INVOICE_LINES, staged / "invoice_lines.parquet")
             totals = _invoices(cfg, lines)
             estimated = _estimated_rows(db, home, period)
@@ -349,10 +325,13 @@ def rate_period(
                  for t in totals],
                 INVOICE_DRAFTS, staged / "invoices.parquet",
             )
+            write_query(db, _rated_totals_sql(), RATED_TOTALS, staged / TOTALS_FILE)
+            rated_rows = int(db.execute(
+                f"SELECT coalesce(sum(n), 0) FROM {LINES} WHERE by_currency").fetchall()[0][0])
             balance = conservation.measure(
                 db, source_sql(home, period), cost_column=cost_column(cfg),
                 tax_excluded=cfg.rebill.provider_tax == "exclude",
-                rated_costs=staged / "rated_costs.parquet",
+                rated_totals=staged / TOTALS_FILE,
                 unallocated=staged / "unallocated.parquet",
             )
             conservation.check(balance, period.label)

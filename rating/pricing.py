@@ -10,7 +10,8 @@ to one ``CASE`` chain evaluated in DuckDB.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 
 from rebill.config import PRICING_SCOPE_KEYS, Config, Pricing
 from rebill.sql import literal
@@ -70,23 +71,41 @@ def _dec(value: Decimal) -> str:
     return f"CAST('{value}' AS {FACTOR_SQL})"
 
 
-def markup_sql(cfg: Config, passthrough_tax: bool) -> tuple[str, str]:
-    """SQL expressions (markup, pricing_rule) over a table with tenant_idx and scope columns."""
+def factor_units(markup: Decimal) -> int:
+    """``1 + markup`` (markup at 12 decimals, as the DECIMAL cast rounds it) in units of 1e-12."""
+    return int((1 + markup.quantize(Decimal("1e-12"), rounding=ROUND_HALF_UP)).scaleb(12))
+
+
+def _units(value: Decimal) -> str:
+    return f"CAST({factor_units(value)} AS BIGINT)"
+
+
+def factor_units_sql(cfg: Config, passthrough_tax: bool) -> str:
+    """SQL: the winning ``1 + markup`` in units of 1e-12 (BIGINT), same precedence as markup_sql."""
+    return markup_sql(cfg, passthrough_tax, _units)[0]
+
+
+def markup_sql(cfg: Config, passthrough_tax: bool, render: Callable[[Decimal], str] = _dec
+               ) -> tuple[str, str]:
+    """SQL expressions (markup, pricing_rule) over a table with tenant_idx and scope columns.
+
+    ``render`` writes each markup (default: a DECIMAL literal).
+    """
     tenant_idx = {t.id: i for i, t in enumerate(cfg.tenants)}
     markups: list[str] = []
     labels: list[str] = []
     if passthrough_tax:
-        markups.append(f"WHEN is_tax THEN {_dec(Decimal(0))}")
+        markups.append(f"WHEN is_tax THEN {render(Decimal(0))}")
         labels.append("WHEN is_tax THEN 'provider_tax'")
     for i, rule in ranked_rules(cfg):
         cond = _applies(rule, tenant_idx)
-        markups.append(f"WHEN {cond} THEN {_dec(rule.markup)}")
+        markups.append(f"WHEN {cond} THEN {render(rule.markup)}")
         labels.append(f"WHEN {cond} THEN {literal(rule_label(i))}")
     # The tenant's own markup is the last candidate and always applies: one list
     # lookup by tenant_idx instead of a WHEN per tenant.
-    own_markup, own_label = _dec(Decimal(0)), "NULL"
+    own_markup, own_label = render(Decimal(0)), "NULL"
     if cfg.tenants:
-        own_markup = "[" + ", ".join(_dec(t.markup) for t in cfg.tenants) + "][tenant_idx + 1]"
+        own_markup = "[" + ", ".join(render(t.markup) for t in cfg.tenants) + "][tenant_idx + 1]"
         own_label = (
             "[" + ", ".join(literal(tenant_label(t.id)) for t in cfg.tenants) + "][tenant_idx + 1]"
         )

@@ -15,6 +15,7 @@ from rebill.periods import Period
 from rebill.rating import conservation
 from rebill.rating.attribute import cost_column, source_sql
 from rebill.rating.engine import TenantTotal
+from rebill.rating.rated import TOTALS_FILE
 from rebill.sql import literal
 
 TOP = 5
@@ -70,7 +71,7 @@ def status(cfg: Config, period: Period) -> StatusReport:
     if not (folder / "invoice_lines.parquet").exists():
         raise RatingError(f"period {period} is not rated yet; run `rebill rate --period {period}`")
     files = {
-        n: literal(str(folder / f"{n}.parquet")) for n in ("rated_costs", "unallocated", "invoices")
+        n: literal(str(folder / f"{n}.parquet")) for n in ("unallocated", "invoices")
     }
     names = {t.id: t.name for t in cfg.tenants}
     con = duck.connect()  # registers an object-store lake
@@ -99,7 +100,7 @@ GROUP BY ALL ORDER BY abs(sum(cost)) DESC, 2, 1 LIMIT {TOP}""").fetchall()
         balance = conservation.measure(
             con, source_sql(cfg.home, period), cost_column=cost_column(cfg),
             tax_excluded=cfg.rebill.provider_tax == "exclude",
-            rated_costs=folder / "rated_costs.parquet",
+            rated_totals=folder / TOTALS_FILE,
             unallocated=folder / "unallocated.parquet",
         )
     finally:

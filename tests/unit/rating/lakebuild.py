@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from rebill.config import Config, parse_config
 from rebill.layout import partition_file
+from rebill.normalize.catalog import connect
 from rebill.periods import Period
 from rebill.rating import rate_period
 from rebill.rating.engine import RateResult
@@ -81,11 +82,23 @@ def lines_of(result: RateResult, tenant: str) -> list[tuple[str, str, Decimal]]:
     return [(ln.kind, ln.description, ln.amount) for ln in result.lines if ln.tenant_id == tenant]
 
 
+def rated_costs(result: RateResult) -> list[dict[str, Any]]:
+    """The period's ``rated_costs`` rows as the catalog view computes them."""
+    home = result.directory.parent.parent
+    con = connect(home)
+    try:
+        return con.sql(
+            "SELECT * FROM rated_costs WHERE period = $1 ORDER BY tenant_id, x_source, x_row_id",
+            params=[result.period.label],
+        ).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+
+
 def shares(result: RateResult) -> dict[str, Decimal]:
-    """tenant_id -> cost of its shared rows (read back from the written rated_costs)."""
-    t = pq.read_table(result.directory / "rated_costs.parquet").to_pylist()
+    """tenant_id -> cost of its shared rows (read back from the rated_costs view)."""
     out: dict[str, Decimal] = {}
-    for r in t:
+    for r in rated_costs(result):
         if r["kind"] == "shared":
             out[r["tenant_id"]] = out.get(r["tenant_id"], Decimal(0)) + r["cost"]
     return out

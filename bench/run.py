@@ -1,0 +1,196 @@
+"""One command for every scale benchmark, side by side in one run on the same files.
+
+    .venv/bin/python bench/run.py                       # 1M, 3M and 10M rows + CUR
+    .venv/bin/python bench/run.py --rows 100000 --no-cur  # what CI runs
+
+For each size it generates (once, cached under ``--out``) a FOCUS month of
+``gen_focus.py`` with ``--tenants`` team tags, then times, each as its own
+process: bare DuckDB reading, transforming and writing the same rows (the
+ingest limit), ``rebill ingest``, a bare DuckDB group-by of the lake (the
+rating limit), ``rebill rate`` and a no-op ``rebill nightly`` (nothing new).
+The config has ``--tenants`` tenants matched by tag, one proportional pool
+taking 1 row in 40 and one pricing rule. (Not built yet: the legacy CUR
+CSV.gz month against the FinOps Foundation's ``focus-converter`` 1.0.)
+
+Wall time, rows/s, the ratio to the limit (or peer) and the peak RSS of each
+process (``wait4``) go to a Markdown table on stdout and ``--out/results.md``.
+The CLI runs with ``--engine local`` (no Prefect server start-up in the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+REBILL = str(Path(PY).with_name("rebill"))
+TODAY = "2026-11-03"
+
+BARE_INGEST = """
+import sys, duckdb
+src, out = sys.argv[1], sys.argv[2]
+con = duckdb.connect(); con.execute("SET TimeZone='UTC'"); con.execute("SET memory_limit='1536MB'")
+con.execute('SET enable_progress_bar=false')
+con.execute(f'''COPY (SELECT *, 'bench' AS x_source,
+  lpad(to_hex(hash(BilledCost, ChargeDescription, ResourceId)), 16, '0') AS x_row_id,
+  'load' AS x_load_id FROM read_parquet('{src}/*.parquet')
+  WHERE ChargePeriodStart < ChargePeriodEnd) TO '{out}' (FORMAT parquet, COMPRESSION zstd)''')
+"""
+
+BARE_GROUPBY = """
+import sys, duckdb
+con = duckdb.connect(); con.execute("SET enable_progress_bar=false"); con.execute("SET TimeZone='UTC'")
+con.execute(f'''SELECT count(*) FROM (SELECT Tags['team'] AS tenant,
+  CAST(ChargePeriodStart AS DATE) AS day, ServiceName, sum(BilledCost)
+  FROM read_parquet('{sys.argv[1]}/lake/costs/*/*/*.parquet') GROUP BY ALL)''').fetchall()
+"""
+
+CONFIG = """[rebill]
+home = "{home}"
+memory_limit = "2GB"
+close_day = 5
+
+[sources.bench]
+type = "focus"
+path = "{data}/*.parquet"
+{tenants}
+[[shared]]
+name = "Platform"
+match = [{{ service = "Amazon Service 7" }}]
+allocate = "proportional"
+
+[[pricing]]
+service = "Amazon Service 3"
+markup = "5%"
+"""
+
+
+@dataclass
+class Step:
+    size: str
+    name: str
+    seconds: float
+    peak_mb: float
+    rows: int
+    against: str = ""
+    ratio: float | None = None
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
+            ) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one process; raises on a non-zero exit."""
+    start = time.monotonic()
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT) as proc:
+        out = proc.stdout.read() if proc.stdout else b""
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out.decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def label(rows: int) -> str:
+    return f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
+
+
+def focus_data(out: Path, rows: int, tenants: int) -> Path:
+    data = out / f"focus-{label(rows)}-t{tenants}"
+    if not (data / ".done").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        files = max(1, rows // 1_000_000)
+        subprocess.run([PY, str(ROOT / "bench/gen_focus.py"), "--rows", str(rows), "--files",
+                        str(files), "--teams", str(tenants), "--out", str(data)], check=True,
+                       stdout=subprocess.DEVNULL)
+        (data / ".done").write_text("")
+    return data
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e.update({"REBILL_ENGINE": "local", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+              "DO_NOT_TRACK": "1"})
+    return e
+
+
+def run_focus(out: Path, rows: int, tenants: int) -> list[Step]:
+    size = label(rows)
+    data = focus_data(out, rows, tenants)
+    work = out / f"run-{size}"
+    shutil.rmtree(work, ignore_errors=True)
+    home = work / "home"
+    work.mkdir(parents=True)
+    tenant_toml = "\n".join(
+        f'[[tenants]]\nid = "t{i}"\nmarkup = "{i % 5 * 5}%"\nmatch = [{{ tag = "team=team{i}" }}]\n'
+        for i in range(tenants))
+    cfg = work / "rebill.toml"
+    cfg.write_text(CONFIG.format(home=home, data=data, tenants=tenant_toml))
+    c = ["--config", str(cfg)]
+    steps: list[Step] = []
+    bare_s, bare_mb = measure([PY, "-c", BARE_INGEST, str(data), str(work / "bare.parquet")])
+    steps.append(Step(size, "bare DuckDB read+transform+write", bare_s, bare_mb, rows))
+    span = ["--start", "2026-10-01", "--end", "2026-11-01"]
+    s, mb = measure([REBILL, "ingest", *c, *span, "--engine", "local"], env())
+    steps.append(Step(size, "rebill ingest", s, mb, rows, "bare write", s / bare_s))
+    gb_s, gb_mb = measure([PY, "-c", BARE_GROUPBY, str(home)])
+    steps.append(Step(size, "bare DuckDB group-by", gb_s, gb_mb, rows))
+    s, mb = measure([REBILL, "rate", *c, "--period", "2026-10"], env())
+    steps.append(Step(size, "rebill rate", s, mb, rows, "bare group-by", s / gb_s))
+    s, mb = measure([REBILL, "ingest", *c, *span, "--engine", "local"], env())
+    steps.append(Step(size, "no-op re-ingest", s, mb, rows))
+    lake = sorted((home / "lake" / "costs").glob("source=*/*/*.parquet"))
+    before = [(p, p.stat().st_mtime_ns) for p in lake]
+    s, mb = measure([REBILL, "nightly", *c, "--today", TODAY, "--engine", "local"], env())
+    rewritten = sum(p.stat().st_mtime_ns != t for p, t in before)
+    steps.append(Step(size, f"no-op nightly ({rewritten} lake files rewritten)", s, mb, rows))
+    return steps
+
+
+def table(steps: list[Step]) -> str:
+    out = ["| size | step | wall s | rows/s | ratio | peak RSS MB |",
+           "|---|---|---:|---:|---:|---:|"]
+    for s in steps:
+        ratio = f"{s.ratio:.2f}x {s.against}" if s.ratio is not None else "limit" \
+            if s.name.startswith("bare") or "peer" in s.name else ""
+        out.append(f"| {s.size} | {s.name} | {s.seconds:.2f} | {s.rows / s.seconds:,.0f} | "
+                   f"{ratio} | {s.peak_mb:,.0f} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default="1000000,3000000,10000000",
+                    help="comma-separated FOCUS month sizes")
+    ap.add_argument("--tenants", type=int, default=200)
+    ap.add_argument("--no-cur", action="store_true",
+                    help="accepted for CI; the CUR vs focus-converter run is not built yet")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = ap.parse_args()
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    steps: list[Step] = []
+    for rows in (int(r) for r in args.rows.split(",")):
+        steps += run_focus(args.out, rows, args.tenants)
+        print(table(steps), flush=True)
+    machine = (f"{platform.node()}: {os.cpu_count()} cores, "
+               f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GB RAM, "
+               f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at end")
+    text = (f"{table(steps)}\n\nMachine: {machine}\nCommand: bench/run.py "
+            f"{' '.join(sys.argv[1:])}\n")
+    (args.out / "results.md").write_text(text)
+    (args.out / "results.json").write_text(json.dumps([s.__dict__ for s in steps], indent=2))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
