@@ -2,23 +2,34 @@
 
 Every view reads Parquet by glob, so new loads are visible without touching
 ``rebill.duckdb``. Empty placeholder files under ``_schema`` keep the views
-valid on a fresh home. ``rebill.duckdb`` is refreshed when it can be opened;
-an analyst holding it open only makes the refresh wait for the next run.
-``rebill sql`` and the pipeline itself use an in-memory connection with the
-same views, so they never contend for the catalog's lock.
+valid on a fresh home.
+
+``rebill.duckdb`` is portable: it is written in DuckDB's storage format
+``STORAGE_VERSION`` (read by DuckDB 1.4 LTS and every later release), and its
+views name local files by paths relative to ``<home>``, so a copied or moved
+home works once DuckDB resolves them there (run DuckDB from ``<home>``, or
+``SET file_search_path = '<home>'``: docs/analysts.md). It is built in a
+temporary file and renamed over the old one, so an analyst holding the old
+file open never blocks or fails a refresh. ``rebill sql`` and the pipeline
+use an in-memory connection with the same views (absolute paths), so they
+never touch the file.
+
+Nothing in a view depends on the session's time zone: ``costs.period`` and
+the ``anomalies`` period are computed from epoch microseconds, not from a
+TIMESTAMPTZ rendered in the session's zone.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rebill import duck
-from rebill.atomic import atomic_write
+from rebill.atomic import atomic_write, commit_file, temp_path
 from rebill.datasets import EXPORTS, RATED_FILES
 from rebill.layout import (
     SCHEMA_DIR,
@@ -33,6 +44,15 @@ from rebill.normalize.store import lake_of
 from rebill.schema import ARROW_SCHEMA
 
 log = logging.getLogger("rebill.catalog")
+
+# The storage format of rebill.duckdb: the oldest DuckDB that opens it is 1.4.0
+# (the 1.x LTS line); DuckDB 2.x reads it too.
+STORAGE_VERSION = "v1.4.0"
+
+
+def utc_month(column: str) -> str:
+    """SQL for the UTC ``YYYY-MM`` of a TIMESTAMPTZ, whatever the session's time zone."""
+    return f"strftime(make_timestamp(epoch_us({column})), '%Y-%m')"
 
 VIEW_NAMES = (
     "costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices", "anomalies",
@@ -105,16 +125,29 @@ def _q(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def view_sql(home: Path) -> dict[str, str]:
-    """``CREATE OR REPLACE VIEW`` statements, by view name."""
+def view_sql(home: Path, *, relative: bool = False) -> dict[str, str]:
+    """``CREATE OR REPLACE VIEW`` statements, by view name.
+
+    With ``relative``, local files are named relative to ``home`` (POSIX
+    separators): the statements bind only where DuckDB's ``file_search_path``
+    (or working directory) is ``home``. A remote lake keeps its URL.
+    """
     home = home.resolve()
-    lake = _q(lake_of(home).glob())
-    rated = {n: _q(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
+
+    def local(path: Path) -> str:
+        if not relative:
+            return _q(path)
+        return _q(PurePosixPath(*path.relative_to(home).parts))
+
+    glob = lake_of(home).glob()
+    lake = local(Path(glob)) if not lake_of(home).remote else _q(glob)
+    rated = {n: local(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
-        "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "
+        "costs": "CREATE OR REPLACE VIEW costs AS SELECT *, "
+        f"{utc_month('BillingPeriodStart')} AS period FROM "
         f"read_parquet({lake}, hive_partitioning=false)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
-        f"read_parquet({_q(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
+        f"read_parquet({local(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
         "rated_costs": "CREATE OR REPLACE VIEW rated_costs AS SELECT * FROM "
         f"read_parquet({rated['rated_costs']}, hive_partitioning=false)",
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
@@ -123,7 +156,7 @@ def view_sql(home: Path) -> dict[str, str]:
         f"read_parquet({rated['invoice_lines']}, hive_partitioning=false)",
         "invoices": f"""CREATE OR REPLACE VIEW invoices AS
 WITH ledger AS (
-  SELECT * FROM read_parquet({_q(exports_file(home))}, hive_partitioning=false)
+  SELECT * FROM read_parquet({local(exports_file(home))}, hive_partitioning=false)
   QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
 )
 SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
@@ -145,17 +178,31 @@ def connect(home: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConne
 
 
 def refresh_catalog(home: Path) -> bool:
-    """(Re)define the views in ``<home>/rebill.duckdb``; False if an analyst holds it."""
+    """(Re)write ``<home>/rebill.duckdb``: the views, portable (see the module doc).
+
+    Returns False (and logs why) when the file cannot be written; the old
+    catalog then stays as it was.
+    """
     ensure_layout(home)
+    home = home.resolve()
+    target = catalog_file(home)
+    tmp = temp_path(target)
+    con = duck.connect(memory_limit=None)
     try:
-        con = duck.connect(str(catalog_file(home)), memory_limit=None)
-    except duckdb.IOException as err:
-        log.warning("catalog %s is in use (%s); its views are refreshed on the next run",
-                    catalog_file(home), str(err).splitlines()[0])
-        return False
-    try:
-        for sql in view_sql(home).values():
+        con.execute(f"SET file_search_path = {_q(home)}")
+        con.execute(f"ATTACH {_q(tmp)} AS catalog (STORAGE_VERSION '{STORAGE_VERSION}')")
+        con.execute("USE catalog")
+        for sql in view_sql(home, relative=True).values():
             con.execute(sql)
+        con.execute("USE memory")
+        con.execute("DETACH catalog")
+        commit_file(tmp, target)
+    except (duckdb.Error, OSError) as err:
+        log.warning("catalog %s was not refreshed (%s); its views are refreshed on the next run",
+                    target, str(err).splitlines()[0])
+        return False
     finally:
         con.close()
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
     return True
