@@ -22,7 +22,7 @@ TIMESTAMPTZ rendered in the session's zone.
 from __future__ import annotations
 
 import logging
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 
 import duckdb
 import pyarrow as pa
@@ -121,7 +121,7 @@ def ensure_layout(home: Path) -> None:
     _write_empty(exports_file(home), EXPORTS)
 
 
-def _q(path: Path | str) -> str:
+def _q(path: PurePath | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
