@@ -56,8 +56,10 @@ class Explanation:
 
 
 def explain_lines(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, tenant_id: str,
-                  line_no: int | None = None, rows: bool = False) -> list[Explanation]:
-    """Explanations for the tenant's lines of ``period`` (or only line ``line_no``)."""
+                  line_no: int | None = None, rows: bool = False,
+                  kinds: tuple[str, ...] | None = None) -> list[Explanation]:
+    """Explanations for the tenant's lines of ``period`` (or only line ``line_no``, or
+    only lines of ``kinds``)."""
     tenant = cfg.tenant(tenant_id)
     lines = fetch_dicts(con, """
         SELECT line_no, kind, description, amount, currency FROM invoice_lines
@@ -71,6 +73,8 @@ def explain_lines(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, t
             raise ConfigError(f"--line {line_no}: tenant {tenant_id} has no such line in "
                               f"{period.label}")
     fees = _fee_inputs(cfg, tenant, period)
+    if kinds is not None:
+        lines = [ln for ln in lines if ln["kind"] in kinds or ln["kind"] == "fee"]
     load_rates(con, cfg)  # the fx.csv rows, to date the rates used
     out: list[Explanation] = []
     for ln in lines:
@@ -86,7 +90,8 @@ def explain_lines(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, t
             from rebill.flows.explain_corrections import explain_correction
 
             explain_correction(con, cfg, period, tenant, ex)
-        out.append(ex)
+        if kinds is None or ex.kind in kinds:
+            out.append(ex)
     return out
 
 

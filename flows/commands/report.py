@@ -18,6 +18,8 @@ def register(app: typer.Typer) -> None:
             "--tenant", "-t", help="only this tenant's statement (no overview)")] = None,
         out: Annotated[Path | None, typer.Option(
             "--out", "-o", help="folder to write to (default: <home>/reports/<period>)")] = None,
+        pdf: Annotated[bool, typer.Option(
+            "--pdf", help="also print each statement to PDF (needs Chromium)")] = False,
         config_path: ConfigOpt = None,
     ) -> None:
         """Write per-tenant statements (HTML + usage CSV) and the finance overview (HTML)."""
@@ -30,7 +32,7 @@ def register(app: typer.Typer) -> None:
             p = Period.parse(period)
             con = connect(cfg.home, cfg.rebill.memory_limit)
             try:
-                paths = write_reports(con, cfg, p, tenant=tenant, out=out)
+                paths = write_reports(con, cfg, p, tenant=tenant, out=out, pdf=pdf)
             finally:
                 con.close()
         for path in paths:
