@@ -160,3 +160,31 @@ def _toml(cfg: Config) -> str:
     for t in cfg.tenants:
         out.append(f'[[tenants]]\nid = "{t.id}"\ncurrency = "{cfg.tenant_currency(t)}"\n')
     return "\n".join(out)
+
+
+@pytest.mark.slow
+def test_overview_names_tenants_and_shows_margin_share_change_and_budgets(
+        demo_all: Config, tmp_path: Path) -> None:
+    con = connect(demo_all.home)
+    try:
+        write_reports(con, demo_all, Period.parse("2026-10"), out=tmp_path)
+        [(una, total)] = con.execute("""
+            SELECT (SELECT sum(cost) FROM unallocated WHERE period = '2026-10'),
+                   (SELECT sum(BilledCost) FROM costs WHERE period = '2026-10')""").fetchall()
+        subtotals = dict(con.execute("""SELECT period, subtotal FROM invoices
+            WHERE tenant_id = 'acme' AND period IN ('2026-09', '2026-10')""").fetchall())
+    finally:
+        con.close()
+    page = (tmp_path / "overview.html").read_text()
+    text = re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", page))
+    share = (una * 100 / total).quantize(Decimal("0.1"))
+    assert f"Unallocated share {share}%" in text
+    change = ((subtotals["2026-10"] - subtotals["2026-09"]) * 100
+              / subtotals["2026-09"]).quantize(Decimal("0.1"))
+    acme = re.search(r"<tr><td>Acme Corp</td><td class=\"num\">18</td>(.*?)</tr>", page)
+    assert acme is not None, "invoices list tenants by name"
+    assert f"+{change}%" in acme.group(1)
+    assert "2,500.00" in acme.group(1)  # its budget
+    assert f"{(subtotals['2026-10'] * 100 / 2500).quantize(Decimal('0.1'))}%" in acme.group(1)
+    assert "Margin %" in page and re.search(r"<td class=\"num\">\d+\.\d%</td>", page)
+    assert "<td>acme</td>" not in page
