@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +20,7 @@ import pyarrow as pa
 from rebill.connectors.base import SourceBatch
 from rebill.connectors.spread import DayShare
 from rebill.errors import DataContractError
-from rebill.money import round12
+from rebill.money import parse_decimal, round12
 from rebill.periods import Period
 from rebill.schema import BY_NAME
 
@@ -52,26 +52,10 @@ class Billing:
     estimated: bool
 
 
+
 def parse_amount(value: object, where: str) -> Decimal:
-    """An API amount (string, int or JSON number) as an exact Decimal."""
-    if isinstance(value, bool) or value is None:
-        raise DataContractError(f"{where}: expected an amount, got {value!r}")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int | str):
-        try:
-            result = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise DataContractError(f"{where}: {value!r} is not an amount") from None
-    elif isinstance(value, float):
-        # JSON numbers the SDK parsed as floats: repr is the shortest literal
-        # that round-trips, i.e. the text the API sent.
-        result = Decimal(repr(value))
-    else:
-        raise DataContractError(f"{where}: expected an amount, got {type(value).__name__}")
-    if not result.is_finite():
-        raise DataContractError(f"{where}: {value!r} is not a finite amount")
-    return result
+    """An API amount (string, int, or a JSON number the SDK parsed) as an exact Decimal."""
+    return parse_decimal(value, where, error=DataContractError, json_numbers=True)
 
 
 def parse_time(value: object, where: str) -> datetime:

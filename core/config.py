@@ -46,7 +46,7 @@ GROUP_BY_KEYS = (
 
 def _money(value: object) -> Decimal:
     try:
-        return parse_decimal(value, "amount")
+        return parse_decimal(value, "amount", thousands=",")
     except ConfigError as err:  # let pydantic name the key
         raise ValueError(str(err).removeprefix("amount: ")) from None
 

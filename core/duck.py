@@ -6,11 +6,16 @@ Filesystems added with :func:`register_filesystem` (the object-store lake of
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import duckdb
 
+from rebill.errors import ConfigError
+
 DEFAULT_MEMORY_LIMIT = "2GB"
+# what DuckDB's memory_limit accepts and rebill passes on: a number and a byte unit
+MEMORY_LIMIT_RE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
 
 # fsspec filesystems, one per protocol (the latest registration wins)
 _filesystems: dict[str, Any] = {}
@@ -22,13 +27,21 @@ def register_filesystem(fs: Any) -> None:
     _filesystems[protocol] = fs
 
 
+def check_memory_limit(value: str, where: str = "memory_limit") -> str:
+    """``value`` if DuckDB reads it as a size (``2GB``, ``1536MiB``), else a ConfigError."""
+    if not MEMORY_LIMIT_RE.fullmatch(value.strip()):
+        raise ConfigError(f"{where}: {value!r} is not a size like '2GB' or '1536MiB'")
+    return value.strip()
+
+
 def connect(database: str = ":memory:", *, read_only: bool = False,
-            memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Every connection rebill opens: UTC, quiet, and a memory limit (default 2GB)."""
+    limit = check_memory_limit(memory_limit or DEFAULT_MEMORY_LIMIT)
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone='UTC'")
     con.execute("SET enable_progress_bar=false")
-    if memory_limit:
-        con.execute(f"SET memory_limit='{memory_limit}'")
+    con.execute(f"SET memory_limit='{limit}'")
     for fs in _filesystems.values():
         con.register_filesystem(fs)
     return con

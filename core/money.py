@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from rebill.errors import ConfigError
+from rebill.errors import ConfigError, RebillError
 
 ROUNDING = ROUND_HALF_UP  # half away from zero, symmetric for negatives
 SCALE = 12
@@ -42,29 +42,44 @@ def round12(amount: Decimal) -> Decimal:
     return amount.quantize(_Q12, rounding=ROUNDING)
 
 
-def parse_decimal(value: object, what: str) -> Decimal:
-    """Parse a money or rate literal exactly; floats are refused (they are not exact)."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{what}: expected a number, got {value!r}")
+def parse_decimal(value: object, what: str, *, error: type[RebillError] = ConfigError,
+                  json_numbers: bool = False, thousands: str | None = None) -> Decimal:
+    """The one parser of amounts and rates from text, config or JSON: exact, finite.
+
+    ``what`` names the value in the one-line ``error`` raised for anything else
+    (None, booleans, text that is not a plain decimal, NaN, infinity).
+    Floats are refused unless ``json_numbers``: then they are JSON numbers an
+    SDK already parsed, and ``repr`` gives back the shortest literal that
+    round-trips, i.e. the text the API sent. ``thousands`` is a grouping
+    separator to drop first (config amounts accept ``"1,000.00"``).
+    """
+    if isinstance(value, bool) or value is None:
+        raise error(f"{what}: expected a number, got {value!r}")
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        raise ConfigError(f"{what}: write amounts as strings (\"{value}\"), floats are not exact")
-    if isinstance(value, str):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        if not json_numbers:
+            raise error(f"{what}: write amounts as strings (\"{value}\"), floats are not exact")
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if thousands:
+            text = text.replace(thousands, "")
         try:
-            result = Decimal(value.strip().replace(",", ""))
+            result = Decimal(text)
         except InvalidOperation:
-            raise ConfigError(f"{what}: {value!r} is not a number") from None
-        if not result.is_finite():
-            raise ConfigError(f"{what}: {value!r} is not a finite number")
-        return result
-    raise ConfigError(f"{what}: expected a number, got {type(value).__name__}")
+            raise error(f"{what}: {value!r} is not a number") from None
+    else:
+        raise error(f"{what}: expected a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise error(f"{what}: {value!r} is not a finite number")
+    return result
 
 
 def parse_percent(value: object, what: str) -> Decimal:
     """Parse ``"15%"`` / ``"-5%"`` / ``"0.5%"`` into a fraction (``Decimal("0.15")``)."""
     if not isinstance(value, str) or not value.strip().endswith("%"):
         raise ConfigError(f"{what}: expected a percentage such as \"15%\", got {value!r}")
-    return parse_decimal(value.strip()[:-1], what) / 100
+    return parse_decimal(value.strip()[:-1], what, thousands=",") / 100

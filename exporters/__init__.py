@@ -4,7 +4,7 @@ Targets: ``file`` (JSON + CSV under ``<home>/exports/<period>/``),
 ``fossbilling`` and ``blesta``. See docs/exporters.md.
 """
 
-from rebill.exporters.corrections import CorrectionLine, corrections_for
+from rebill.exporters.corrections import corrections_for
 from rebill.exporters.run import TARGETS, Outcome, export_period
 
-__all__ = ["TARGETS", "CorrectionLine", "Outcome", "corrections_for", "export_period"]
+__all__ = ["TARGETS", "Outcome", "corrections_for", "export_period"]

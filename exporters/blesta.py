@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,13 +28,15 @@ from rebill.errors import ConfigError, FatalExportError, RetriableExportError
 from rebill.exporters.base import StepHook, no_hook
 from rebill.exporters.http import (
     Caller,
-    Retry,
+    export_retry,
     find_or_create,
     make_client,
+    remote_decimal,
     snippet,
     status_error,
 )
 from rebill.exporters.model import Invoice
+from rebill.retry import Retry
 
 META_KEY = "rebill_key"
 MAX_PAGES = 100
@@ -61,12 +63,6 @@ def php_form(params: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _money(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
 
 def _truthy(value: object) -> bool:
     return value in (True, 1, "1", "true")
@@ -80,7 +76,7 @@ class BlestaApi:
         client = make_client(cfg.url, (user, key), cfg.timeout, transport,
                              {"BLESTA-API-USER": user, "BLESTA-API-KEY": key,
                               "Accept": "application/json"})
-        self.caller = Caller("blesta", client, retry or Retry(), (user, key))
+        self.caller = Caller("blesta", client, retry or export_retry(), (user, key))
 
     def close(self) -> None:
         self.caller.client.close()
@@ -141,7 +137,7 @@ class BlestaTarget:
                  retry: Retry | None = None) -> None:
         self.cfg = cfg
         self.api = BlestaApi(cfg, user, key, transport=transport, retry=retry)
-        self.retry = retry or Retry()
+        self.retry = retry or export_retry()
         self.hook = hook
 
     def close(self) -> None:
@@ -239,7 +235,7 @@ class BlestaTarget:
         if len(lines) != len(invoice.lines) or remote.get("currency") != invoice.currency:
             return False
         for got, title, ln in zip(lines, invoice.titles(), invoice.lines, strict=True):
-            qty, amount = _money(got.get("qty")), _money(got.get("amount"))
+            qty, amount = remote_decimal(got.get("qty")), remote_decimal(got.get("amount"))
             if (got.get("description") != title or qty is None or amount is None
                     or qty * amount != ln.amount):
                 return False

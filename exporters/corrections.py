@@ -15,7 +15,6 @@ Wire it into rating with ``rate_period(cfg, period, extra_lines=rating_hook(cfg)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,11 @@ from typing import Any
 from rebill.config import Config
 from rebill.errors import ExportError
 from rebill.exporters import ledger
-from rebill.exporters.model import Line, check_period, line_from_row, sql_literal
+from rebill.exporters.model import check_period, line_from_row
 from rebill.layout import rated_dir
+from rebill.lines import CORRECTION_PREFIX, Line
 from rebill.normalize.catalog import connect
-
-PREFIX = "Correction "
-
-
-@dataclass(frozen=True)
-class CorrectionLine:
-    tenant_id: str
-    corrects: str  # the period whose exported invoice this corrects
-    description: str
-    amount: Decimal
-    currency: str
-    provider: str | None = None
-    service: str | None = None
-    taxed: bool = True
-    kind: str = "correction"
+from rebill.sql import literal
 
 
 def _next_month(label: str) -> str:
@@ -51,7 +37,7 @@ def _next_month(label: str) -> str:
 def _current_lines(home: Path, tenant_id: str) -> dict[str, list[Line]]:
     con = connect(home)
     try:
-        rows = con.sql(f"SELECT * FROM invoice_lines WHERE tenant_id = {sql_literal(tenant_id)} "
+        rows = con.sql(f"SELECT * FROM invoice_lines WHERE tenant_id = {literal(tenant_id)} "
                        "ORDER BY period, line_no").to_arrow_table().to_pylist()
     finally:
         con.close()
@@ -79,17 +65,16 @@ def _goes_to(q: str, period: str, exported: set[str], current: dict[str, list[Li
     return month == period
 
 
-def corrections_for(home: Path, cfg: Config, tenant_id: str, period: str) -> list[CorrectionLine]:
+def corrections_for(home: Path, cfg: Config, tenant_id: str, period: str) -> list[Line]:
     """Correction lines for ``tenant_id``'s invoice of ``period`` (see module doc)."""
     check_period(period)
     exports = _latest_exports(home, tenant_id)
     if period in exports:
-        return [CorrectionLine(tenant_id, _corrected_period(ln.description) or period,
-                               ln.description, ln.amount, ln.currency, ln.provider,
-                               ln.service, ln.taxed)
+        return [Line(tenant_id, "correction", ln.description, ln.amount, ln.currency,
+                     ln.provider, ln.service, taxed=ln.taxed)
                 for ln in exports[period] if ln.kind == "correction"]
     current = _current_lines(home, tenant_id)
-    out: list[CorrectionLine] = []
+    out: list[Line] = []
     for q, sent in exports.items():
         if q >= period or not _goes_to(q, period, set(exports), current):
             continue
@@ -99,14 +84,10 @@ def corrections_for(home: Path, cfg: Config, tenant_id: str, period: str) -> lis
     return out
 
 
-def _corrected_period(description: str) -> str | None:
-    if description.startswith(PREFIX) and description[len(PREFIX) + 7:len(PREFIX) + 9] == ": ":
-        return description[len(PREFIX):len(PREFIX) + 7]
-    return None
 
 
 def _diff(tenant_id: str, q: str, sent: list[Line], now: list[Line],
-          exports: dict[str, list[Line]]) -> list[CorrectionLine]:
+          exports: dict[str, list[Line]]) -> list[Line]:
     currencies = {ln.currency for ln in sent + now}
     if len(currencies) > 1:
         raise ExportError(f"tenant {tenant_id}: period {q} was exported in "
@@ -120,7 +101,7 @@ def _diff(tenant_id: str, q: str, sent: list[Line], now: list[Line],
     for ln in sent:
         delta[ln.description] = delta.get(ln.description, Decimal(0)) - ln.amount
         info.setdefault(ln.description, ln)
-    prefix = f"{PREFIX}{q}: "
+    prefix = f"{CORRECTION_PREFIX}{q}: "
     for r, lines in exports.items():
         if r <= q:
             continue
@@ -140,10 +121,9 @@ def _diff(tenant_id: str, q: str, sent: list[Line], now: list[Line],
             continue
         ref = info.get(desc)
         currency = ref.currency if ref else next(iter(currencies))
-        out.append(CorrectionLine(tenant_id, q, prefix + desc, amount, currency,
-                                  ref.provider if ref else None,
-                                  ref.service if ref else None,
-                                  ref.taxed if ref else True))
+        out.append(Line(tenant_id, "correction", prefix + desc, amount, currency,
+                        ref.provider if ref else None, ref.service if ref else None,
+                        taxed=ref.taxed if ref else True))
     return out
 
 
@@ -151,15 +131,7 @@ def rating_hook(cfg: Config) -> Callable[[Any, Sequence[Any]], Iterable[Any]]:
     """The ``extra_lines`` callable for ``rating.rate_period``: corrections per tenant."""
 
     def hook(period: Any, drafts: Sequence[Any]) -> list[Any]:
-        from rebill.rating.lines import Line as RatedLine
-
-        out = []
-        for tenant in cfg.tenants:
-            for c in corrections_for(cfg.home, cfg, tenant.id, period.label):
-                out.append(RatedLine(tenant_id=c.tenant_id, kind="correction",
-                                     description=c.description, amount=c.amount,
-                                     currency=c.currency, provider=c.provider,
-                                     service=c.service, taxed=c.taxed))
-        return out
+        return [line for tenant in cfg.tenants
+                for line in corrections_for(cfg.home, cfg, tenant.id, period.label)]
 
     return hook

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -28,14 +28,16 @@ from rebill.errors import ConfigError, ExportError, FatalExportError, RetriableE
 from rebill.exporters.base import StepHook, no_hook
 from rebill.exporters.http import (
     Caller,
-    Retry,
     ThrottledError,
+    export_retry,
     find_or_create,
     make_client,
+    remote_decimal,
     snippet,
     status_error,
 )
 from rebill.exporters.model import Invoice
+from rebill.retry import Retry
 
 AUTH_CODES = range(201, 207)
 
@@ -43,12 +45,6 @@ AUTH_CODES = range(201, 207)
 def _truthy(value: object) -> bool:
     return value in (True, 1, "1", "true", "True")
 
-
-def _money(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
 
 
 class FossBillingApi:
@@ -60,7 +56,7 @@ class FossBillingApi:
         self.cfg = cfg
         client = make_client(cfg.url, ("admin", api_key), cfg.timeout, transport,
                              {"Accept": "application/json"})
-        self.caller = Caller("fossbilling", client, retry or Retry(), (api_key,))
+        self.caller = Caller("fossbilling", client, retry or export_retry(), (api_key,))
 
     def close(self) -> None:
         self.caller.client.close()
@@ -113,7 +109,7 @@ class FossBillingTarget:
                  retry: Retry | None = None) -> None:
         self.cfg = cfg
         self.api = FossBillingApi(cfg, api_key, transport=transport, retry=retry)
-        self.retry = retry or Retry()
+        self.retry = retry or export_retry()
         self.hook = hook
 
     def close(self) -> None:
@@ -222,8 +218,8 @@ class FossBillingTarget:
         if len(lines) != len(invoice.lines):
             return False
         for got, title, ln in zip(lines, invoice.titles(), invoice.lines, strict=True):
-            if (got.get("title") != title or _money(got.get("price")) != ln.amount
-                    or _money(got.get("quantity")) != 1
+            if (got.get("title") != title or remote_decimal(got.get("price")) != ln.amount
+                    or remote_decimal(got.get("quantity")) != 1
                     or _truthy(got.get("taxed")) != ln.taxed):
                 return False
         return True

@@ -13,17 +13,16 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import random
 import ssl
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import httpx
 
-from rebill.errors import FatalExportError, RetriableExportError
+from rebill.errors import ExportError, FatalExportError, RetriableExportError
+from rebill.money import parse_decimal
+from rebill.retry import Retriable, Retry, call, wait_hint
 
 log = logging.getLogger("rebill.exporters")
 
@@ -34,34 +33,9 @@ CREATE_ATTEMPTS = 3
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Retry:
-    """Backoff policy: ``base * 2**attempt`` seconds (± jitter), capped."""
-
-    attempts: int = MAX_ATTEMPTS
-    base: float = 0.5
-    cap: float = MAX_DELAY
-    sleep: Callable[[float], None] = field(default=time.sleep)
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.cap)
-        return float(min(self.cap, self.base * 2**attempt * (0.5 + random.random())))
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None if absent/bad."""
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+def export_retry(**overrides: Any) -> Retry:
+    """The billing targets' policy: 4 calls, 0.5 s doubling, at most 30 s per wait."""
+    return Retry(**{"attempts": MAX_ATTEMPTS, "base": 0.5, "cap": MAX_DELAY, **overrides})
 
 
 Check = Callable[[httpx.Response], None]
@@ -115,31 +89,34 @@ class Caller:
 
     def send(self, request: httpx.Request, what: str, *, creates: bool,
              check: Check) -> httpx.Response:
-        """Send ``request``; ``check`` raises Retriable/FatalExportError for bad answers."""
-        attempt = 0
-        while True:
+        """Send ``request``; ``check`` raises Retriable/FatalExportError for bad answers.
+
+        Retried through rebill.retry: a read or update on any retriable error, a
+        create only when throttled (the server did nothing, so it is safe).
+        """
+        def attempt() -> httpx.Response:
             try:
                 response = self.client.send(request)
                 response.read()
-                if response.status_code == 429:
-                    raise ThrottledError(
-                        f"{self.target} {what}: rate limited (HTTP 429)",
-                        retry_after_seconds(response.headers.get("Retry-After")))
-                check(response)
-                return response
             except httpx.TransportError as err:
-                exc: RetriableExportError = RetriableExportError(
-                    f"{self.target} {what}: {type(err).__name__}: {self.redact(str(err))}")
-            except RetriableExportError as err:
-                exc = err
-            throttled = isinstance(exc, ThrottledError)
-            attempt += 1
-            if attempt >= self.retry.attempts or (creates and not throttled):
-                raise exc
-            wait = self.retry.delay(attempt - 1,
-                                    exc.retry_after if isinstance(exc, ThrottledError) else None)
-            log.warning("%s; retry %d/%d in %.1fs", exc, attempt, self.retry.attempts - 1, wait)
-            self.retry.sleep(wait)
+                raise RetriableExportError(
+                    f"{self.target} {what}: {type(err).__name__}: {self.redact(str(err))}"
+                ) from None
+            if response.status_code == 429:
+                raise ThrottledError(f"{self.target} {what}: rate limited (HTTP 429)",
+                                     wait_hint(response.headers))
+            check(response)
+            return response
+
+        def classify(exc: Exception) -> Retriable | None:
+            if isinstance(exc, ThrottledError):
+                return Retriable(str(exc), exc.retry_after)
+            if isinstance(exc, RetriableExportError) and not creates:
+                return Retriable(str(exc))
+            return None
+
+        return call(attempt, catch=(RetriableExportError,), classify=classify,
+                    policy=self.retry, what=f"{self.target} {what}")
 
 
 def status_error(target: str, what: str, response: httpx.Response, auth_hint: str) -> None:
@@ -149,6 +126,15 @@ def status_error(target: str, what: str, response: httpx.Response, auth_hint: st
         raise FatalExportError(f"{target} {what}: authentication failed (HTTP 401); {auth_hint}")
     if code >= 500:
         raise RetriableExportError(f"{target} {what}: server error (HTTP {code})")
+
+
+def remote_decimal(value: object) -> Decimal | None:
+    """A number the billing system sent back, exactly; None when it is not one
+    (the caller treats that as a mismatch, never as zero)."""
+    try:
+        return parse_decimal(value, "remote value", error=ExportError, json_numbers=True)
+    except ExportError:
+        return None
 
 
 def snippet(text: str, limit: int = 120) -> str:

@@ -21,8 +21,9 @@ import pyarrow.parquet as pq
 
 from rebill.atomic import atomic_write
 from rebill.datasets import EXPORTS, INVOICE_LINES
-from rebill.exporters.model import Invoice, Line
+from rebill.exporters.model import Invoice
 from rebill.layout import exports_file, state_dir
+from rebill.lines import Line
 
 # The exported copy of invoice_lines: which target, then the line as it went out.
 EXPORTED_LINES = pa.schema([
@@ -73,7 +74,8 @@ def exported_lines(home: Path, entry: Entry) -> list[Line]:
             if (r["target"], r["tenant_id"], r["period"])
             == (entry.target, entry.tenant_id, entry.period)]
     rows.sort(key=lambda r: int(r["line_no"]))  # type: ignore[call-overload]
-    return [Line(line_no=int(r["line_no"]), kind=str(r["kind"]),  # type: ignore[call-overload]
+    return [Line(tenant_id=str(r["tenant_id"]),
+                 line_no=int(r["line_no"]), kind=str(r["kind"]),  # type: ignore[call-overload]
                  description=str(r["description"]),
                  provider=r["provider"], service=r["service"],  # type: ignore[arg-type]
                  amount=r["amount"], currency=str(r["currency"]),  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ key is stored privately and the marker stays short).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,40 +16,15 @@ from pathlib import Path
 
 from rebill.errors import ConfigError, ExportError
 from rebill.layout import rated_dir
+from rebill.lines import Line, lines_hash
+from rebill.money import parse_decimal
 from rebill.normalize.catalog import connect
+from rebill.sql import literal
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TITLE_MAX = 255
 
 
-@dataclass(frozen=True)
-class Line:
-    line_no: int
-    kind: str
-    description: str
-    provider: str | None
-    service: str | None
-    amount: Decimal
-    currency: str
-    taxed: bool
-    quantity: Decimal | None
-    unit: str | None
-
-    def title(self) -> str:
-        """Description plus usage figures (FOSSBilling/Blesta show quantity 1)."""
-        text = self.description
-        if self.quantity is not None and self.unit:
-            text += f" ({format_decimal(self.quantity)} {self.unit})"
-        return text
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "line_no": self.line_no, "kind": self.kind, "description": self.description,
-            "provider": self.provider, "service": self.service,
-            "amount": str(self.amount), "currency": self.currency, "taxed": self.taxed,
-            "quantity": None if self.quantity is None else format_decimal(self.quantity),
-            "unit": self.unit,
-        }
 
 
 @dataclass(frozen=True)
@@ -85,9 +59,6 @@ class Invoice:
         return out
 
 
-def format_decimal(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def invoice_key(tenant_id: str, period: str) -> str:
@@ -99,11 +70,6 @@ def marker_for(key: str) -> str:
     return "rb-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
-def lines_hash(lines: tuple[Line, ...] | list[Line]) -> str:
-    """SHA-256 over the lines' invoiced content (stable, order-sensitive)."""
-    canon = [[ln.line_no, ln.kind, ln.description, str(ln.amount), ln.currency, ln.taxed]
-             for ln in lines]
-    return hashlib.sha256(json.dumps(canon, separators=(",", ":")).encode()).hexdigest()
 
 
 def check_period(period: str) -> str:
@@ -112,30 +78,22 @@ def check_period(period: str) -> str:
     return period
 
 
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def line_from_row(row: dict[str, object]) -> Line:
     qty = row.get("quantity")
     return Line(
+        tenant_id=str(row["tenant_id"]),
         line_no=int(row["line_no"]),  # type: ignore[call-overload]
         kind=str(row["kind"]),
         description=str(row["description"]),
         provider=None if row.get("provider") is None else str(row["provider"]),
         service=None if row.get("service") is None else str(row["service"]),
-        amount=_decimal(row["amount"]),
+        amount=parse_decimal(row["amount"], "invoice_lines: amount", error=ExportError),
         currency=str(row["currency"]),
         taxed=bool(row["taxed"]) if row.get("taxed") is not None else True,
         quantity=qty if isinstance(qty, Decimal) else None,
         unit=None if row.get("unit") is None else str(row["unit"]),
     )
 
-
-def _decimal(value: object) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    raise ExportError(f"invoice_lines: amount {value!r} is not a decimal")
 
 
 def load_invoices(home: Path, period: str, tenant_id: str | None = None) -> list[Invoice]:
@@ -145,9 +103,9 @@ def load_invoices(home: Path, period: str, tenant_id: str | None = None) -> list
         raise ExportError(f"period {period} has not been rated "
                           f"(no {rated_dir(home, period) / 'invoice_lines.parquet'}); "
                           f"run: rebill rate --period {period}")
-    where = f"period = {sql_literal(period)}"
+    where = f"period = {literal(period)}"
     if tenant_id is not None:
-        where += f" AND tenant_id = {sql_literal(tenant_id)}"
+        where += f" AND tenant_id = {literal(tenant_id)}"
     con = connect(home)
     try:
         rows = con.sql(

@@ -23,8 +23,8 @@ from rebill.exporters.base import StepHook, Target, no_hook
 from rebill.exporters.blesta import BlestaTarget
 from rebill.exporters.file import FileTarget
 from rebill.exporters.fossbilling import FossBillingTarget
-from rebill.exporters.http import Retry
 from rebill.exporters.model import Invoice, check_period, load_invoices
+from rebill.retry import Retry
 
 TARGETS = ("file", "fossbilling", "blesta")
 

@@ -142,7 +142,7 @@ def run_demo(home: Path, engine: str, template: Path | None = None,
     for p in periods:
         export_period(cfg, p.label, "file", echo=lambda line: typer.echo(f"  {line}"))
     typer.echo("4/4 reports")
-    con = connect(cfg.home)
+    con = connect(cfg.home, cfg.rebill.memory_limit)
     for p in periods:
         for path in write_reports(con, cfg, p):
             if path.name == "overview.html":

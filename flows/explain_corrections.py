@@ -15,9 +15,9 @@ import duckdb
 
 from rebill.config import Config, Tenant
 from rebill.exporters import ledger
-from rebill.exporters.corrections import PREFIX
 from rebill.flows.explain import Explanation
 from rebill.flows.reports.query import fetch_dicts
+from rebill.lines import CORRECTION_PREFIX as PREFIX
 from rebill.periods import Period
 
 

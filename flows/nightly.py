@@ -52,7 +52,7 @@ def closed_period(cfg: Config, today: date) -> Period | None:
 
 def export_state(cfg: Config, period: Period, target: str) -> tuple[int, int]:
     """(invoices of ``period``, how many of them the ledger has for ``target``)."""
-    con = connect(cfg.home)
+    con = connect(cfg.home, cfg.rebill.memory_limit)
     rows = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE status = 'exported' AND target = ?) "
         "FROM invoices WHERE period = ?", [target, period.label]).fetchall()
@@ -117,7 +117,7 @@ def _budget_warnings(cfg: Config, today: date) -> list[str]:
     """Budgets projected over, anomalies of the last week, stale sources."""
     from rebill.flows.reports import anomaly_warnings, budget_warnings, stale_sources
 
-    con = connect(cfg.home)
+    con = connect(cfg.home, cfg.rebill.memory_limit)
     try:
         return (budget_warnings(con, cfg, Period.of(today), today)
                 + anomaly_warnings(con, today) + stale_sources(con, cfg, today))

@@ -22,7 +22,7 @@ TIMESTAMPTZ rendered in the session's zone.
 from __future__ import annotations
 
 import logging
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import pyarrow as pa
@@ -42,6 +42,7 @@ from rebill.layout import (
 from rebill.normalize.loads import write_empty as write_empty_loads
 from rebill.normalize.store import lake_of
 from rebill.schema import ARROW_SCHEMA
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.catalog")
 
@@ -121,10 +122,6 @@ def ensure_layout(home: Path) -> None:
     _write_empty(exports_file(home), EXPORTS)
 
 
-def _q(path: PurePath | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def view_sql(home: Path, *, relative: bool = False) -> dict[str, str]:
     """``CREATE OR REPLACE VIEW`` statements, by view name.
 
@@ -136,11 +133,11 @@ def view_sql(home: Path, *, relative: bool = False) -> dict[str, str]:
 
     def local(path: Path) -> str:
         if not relative:
-            return _q(path)
-        return _q(PurePosixPath(*path.relative_to(home).parts))
+            return literal(path)
+        return literal(PurePosixPath(*path.relative_to(home).parts))
 
     glob = lake_of(home).glob()
-    lake = local(Path(glob)) if not lake_of(home).remote else _q(glob)
+    lake = local(Path(glob)) if not lake_of(home).remote else literal(glob)
     rated = {n: local(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
         "costs": "CREATE OR REPLACE VIEW costs AS SELECT *, "
@@ -187,10 +184,10 @@ def refresh_catalog(home: Path) -> bool:
     home = home.resolve()
     target = catalog_file(home)
     tmp = temp_path(target)
-    con = duck.connect(memory_limit=None)
+    con = duck.connect()
     try:
-        con.execute(f"SET file_search_path = {_q(home)}")
-        con.execute(f"ATTACH {_q(tmp)} AS catalog (STORAGE_VERSION '{STORAGE_VERSION}')")
+        con.execute(f"SET file_search_path = {literal(home)}")
+        con.execute(f"ATTACH {literal(tmp)} AS catalog (STORAGE_VERSION '{STORAGE_VERSION}')")
         con.execute("USE catalog")
         for sql in view_sql(home, relative=True).values():
             con.execute(sql)

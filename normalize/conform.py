@@ -17,6 +17,7 @@ from rebill.currencies import ISO_4217
 from rebill.errors import DataContractError
 from rebill.periods import Period
 from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
+from rebill.sql import literal_list
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 
@@ -92,7 +93,7 @@ def conformed_sql(con: duckdb.DuckDBPyConnection, source_id: str, origin: str, s
 
 
 def _in_list(values: frozenset[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+    return literal_list(sorted(values))
 
 
 def _checks(period: Period) -> list[tuple[str, str, str]]:

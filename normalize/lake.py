@@ -32,6 +32,7 @@ from rebill.normalize.loads import LoadRecord, append_load, last_ok_fingerprint
 from rebill.normalize.store import lake_of
 from rebill.periods import Period
 from rebill.schema import ARROW_SCHEMA, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.lake")
 
@@ -195,7 +196,7 @@ def _write(
 
 
 def _scan(path: Path) -> str:
-    return "read_parquet('" + str(path).replace("'", "''") + "', hive_partitioning=false)"
+    return f"read_parquet({literal(path)}, hive_partitioning=false)"
 
 
 ROW_GROUP_ROWS = 131_072

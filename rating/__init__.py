@@ -7,10 +7,11 @@ Public API::
     check_config(cfg) -> list[str]
 """
 
+from rebill.lines import Line
 from rebill.rating.check import check_config
 from rebill.rating.conservation import Conservation
 from rebill.rating.engine import RateResult, TenantTotal, rate_period
-from rebill.rating.lines import ExtraLines, Line
+from rebill.rating.lines import ExtraLines
 from rebill.rating.status import StatusReport, latest_rated_period, status
 
 __all__ = [

@@ -19,7 +19,8 @@ from rebill.config import PRICING_SCOPE_KEYS, Config
 from rebill.layout import SCHEMA_DIR, lake_root
 from rebill.normalize.store import lake_of
 from rebill.periods import Period
-from rebill.rating.match import active_sql, lit, match_sql, tag_keys
+from rebill.rating.match import active_sql, match_sql, tag_keys
+from rebill.sql import literal
 
 ROWS = "_rt_rows"
 
@@ -43,7 +44,7 @@ def source_sql(home: Path, period: Period) -> str:
     files = period_files(home, period)
     if not files:
         files = [str(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet")]
-    listed = ", ".join(lit(p) for p in files)
+    listed = ", ".join(literal(p) for p in files)
     return (
         f"SELECT * FROM read_parquet([{listed}]) "
         f"WHERE \"BillingPeriodStart\" >= TIMESTAMPTZ '{period.start_ts.isoformat()}' "
@@ -65,7 +66,7 @@ def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
     entries = [e for p in cfg.shared for e in p.match] + [e for t in cfg.tenants for e in t.match]
     tags = {k: f"_rt_tag{i}" for i, k in enumerate(tag_keys(entries))}
     lookups = "".join(
-        f', map_extract_value("Tags", {lit(k)}) AS {col}' for k, col in tags.items()
+        f', map_extract_value("Tags", {literal(k)}) AS {col}' for k, col in tags.items()
     )
     pools = " ".join(
         f"WHEN {match_sql(p.match, tags)} THEN {i}" for i, p in enumerate(cfg.shared)

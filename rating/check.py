@@ -6,7 +6,8 @@ from rebill import duck
 from rebill.config import Config
 from rebill.errors import ConfigError
 from rebill.normalize.store import lake_of
-from rebill.rating.match import lit, match_sql
+from rebill.rating.match import match_sql
+from rebill.sql import literal
 
 EXAMPLES = 3
 
@@ -37,8 +38,8 @@ def overlap_warnings(cfg: Config) -> list[str]:
     flags = ", ".join(
         f"CASE WHEN {match_sql(t.match)} THEN {i} END" for i, t in enumerate(cfg.tenants)
     )
-    listed = ", ".join(lit(f) for f in files)
-    con = duck.connect(memory_limit=None)  # registers an object-store lake
+    listed = ", ".join(literal(f) for f in files)
+    con = duck.connect()  # registers an object-store lake
     try:
         rows = con.execute(f"""
 SELECT hits, count(*) AS n,

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from rebill.errors import RatingError
-from rebill.rating.match import lit
+from rebill.sql import literal
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,10 @@ WITH lake AS (
          count(*) FILTER (WHERE kind = 'usage') AS direct_n,
          sum(cost) FILTER (WHERE kind = 'shared') AS pooled,
          count(DISTINCT (x_source, x_row_id)) FILTER (WHERE kind = 'shared') AS pooled_n
-  FROM read_parquet({lit(str(rated_costs))}) GROUP BY 1
+  FROM read_parquet({literal(str(rated_costs))}) GROUP BY 1
 ), unalloc AS (
   SELECT currency, sum(cost) AS total, count(*) AS n
-  FROM read_parquet({lit(str(unallocated))}) GROUP BY 1
+  FROM read_parquet({literal(str(unallocated))}) GROUP BY 1
 ), cur AS (
   SELECT currency FROM lake UNION SELECT currency FROM rated UNION SELECT currency FROM unalloc
 )

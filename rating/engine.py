@@ -23,6 +23,7 @@ from rebill.atomic import home_lock
 from rebill.config import Config
 from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES, RATED_COSTS, UNALLOCATED
 from rebill.errors import RatingError
+from rebill.lines import Line, lines_hash
 from rebill.money import minor_units, round_money
 from rebill.normalize.catalog import connect, ensure_layout
 from rebill.periods import Period
@@ -32,16 +33,14 @@ from rebill.rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column
 from rebill.rating.fx import load_rates, resolve_rates
 from rebill.rating.lines import (
     ExtraLines,
-    Line,
     correction_lines,
     fee_lines,
-    lines_hash,
     minimum_line,
     number_lines,
 )
-from rebill.rating.match import lit
 from rebill.rating.output import publish, staging_dir, write_query, write_rows
 from rebill.rating.pricing import FACTOR_SQL, markup_sql
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.rating")
 
@@ -96,9 +95,9 @@ class RateResult:
 
 def _tenants_table(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     values = ", ".join(
-        f"({i}, {lit(t.id)}, {lit(cfg.tenant_currency(t))}, "
-        f"{f'DATE {lit(t.start.isoformat())}' if t.start else 'NULL'}, "
-        f"{f'DATE {lit(t.end.isoformat())}' if t.end else 'NULL'})"
+        f"({i}, {literal(t.id)}, {literal(cfg.tenant_currency(t))}, "
+        f"{f'DATE {literal(t.start.isoformat())}' if t.start else 'NULL'}, "
+        f"{f'DATE {literal(t.end.isoformat())}' if t.end else 'NULL'})"
         for i, t in enumerate(cfg.tenants)
     ) or "(NULL, NULL, NULL, NULL, NULL)"
     con.execute(
@@ -129,9 +128,9 @@ def _list_sql(values: list[str]) -> str:
 
 def _rated_view(cfg: Config) -> str:
     """The rated table with the columns derived from its indexes."""
-    ids = _list_sql([lit(t.id) for t in cfg.tenants])
-    currencies = _list_sql([lit(cfg.tenant_currency(t)) for t in cfg.tenants])
-    pools = f"{_list_sql([lit(p.name) for p in cfg.shared])}[pool_idx + 1]" if cfg.shared else "NULL"
+    ids = _list_sql([literal(t.id) for t in cfg.tenants])
+    currencies = _list_sql([literal(cfg.tenant_currency(t)) for t in cfg.tenants])
+    pools = f"{_list_sql([literal(p.name) for p in cfg.shared])}[pool_idx + 1]" if cfg.shared else "NULL"
     return f"""
 SELECT *, CASE WHEN kind = 'shared' THEN 'Shared: ' || pool ELSE {_line_key_sql(cfg)} END
   AS line_key
@@ -144,10 +143,10 @@ FROM (
 
 
 def _build_rated(con: duckdb.DuckDBPyConnection, cfg: Config, fx_file: Path | None) -> None:
-    pools = _list_sql([lit(p.name) for p in cfg.shared])
+    pools = _list_sql([literal(p.name) for p in cfg.shared])
     pool_name = f"{pools}[r.pool_idx + 1]" if cfg.shared else "CAST(NULL AS VARCHAR)"
-    ids = _list_sql([lit(t.id) for t in cfg.tenants])
-    currencies = _list_sql([lit(cfg.tenant_currency(t)) for t in cfg.tenants])
+    ids = _list_sql([literal(t.id) for t in cfg.tenants])
+    currencies = _list_sql([literal(cfg.tenant_currency(t)) for t in cfg.tenants])
     order = {t.id: n for n, t in enumerate(sorted(cfg.tenants, key=lambda x: x.id))}
     ords = _list_sql([str(order[t.id]) for t in cfg.tenants])
     common = (
@@ -240,7 +239,7 @@ def _invoice_lines(
 
 def _rated_sql(cfg: Config, period: Period) -> str:
     return f"""
-SELECT tenant_id, {lit(period.label)} AS period, x_row_id, x_source, day, kind, pool,
+SELECT tenant_id, {literal(period.label)} AS period, x_row_id, x_source, day, kind, pool,
   pricing_rule, provider, service, charge_category, line_key, cost,
   CAST(markup AS DECIMAL(38,12)) AS markup, rated, currency,
   CAST(fx_rate AS DECIMAL(38,12)) AS fx_rate, amount, tenant_currency
@@ -248,10 +247,10 @@ FROM ({_rated_view(cfg)}) ORDER BY tenant_ord, x_source, x_row_id"""
 
 
 def _unallocated_sql(cfg: Config, period: Period) -> str:
-    pool_names = " ".join(f"WHEN {i} THEN {lit(p.name)}" for i, p in enumerate(cfg.shared))
+    pool_names = " ".join(f"WHEN {i} THEN {literal(p.name)}" for i, p in enumerate(cfg.shared))
     pool_name = f"CASE pool_idx {pool_names} END" if pool_names else "''"
     return f"""
-SELECT {lit(period.label)} AS period, x_row_id, x_source, day,
+SELECT {literal(period.label)} AS period, x_row_id, x_source, day,
   CASE WHEN target = 'pool' THEN 'shared pool ' || {pool_name} ||
          ': no tenant active on the day with a positive weight or basis'
        WHEN any_tenant_match THEN 'matching tenant not active on the day'

@@ -16,8 +16,8 @@ import duckdb
 
 from rebill.config import Config
 from rebill.errors import RatingError
-from rebill.rating.match import lit
 from rebill.rating.pricing import FACTOR_SQL
+from rebill.sql import literal
 
 LOOKBACK_DAYS = 7
 FX_TABLE = "_rt_fx"
@@ -39,7 +39,7 @@ def load_rates(con: duckdb.DuckDBPyConnection, cfg: Config) -> Path | None:
     if not path.exists():
         raise RatingError(f"{path}: FX file not found (set [fx] path)")
     raw = (
-        f"SELECT row_number() OVER () + 1 AS line, * FROM read_csv({lit(str(path))}, "
+        f"SELECT row_number() OVER () + 1 AS line, * FROM read_csv({literal(str(path))}, "
         "header=true, all_varchar=true, auto_detect=true)"
     )
     try:

@@ -7,36 +7,19 @@ and rounds through :mod:`rebill.money` only, once per line.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from rebill.config import Config, Tenant
 from rebill.errors import RatingError
+from rebill.lines import KINDS, Line
 from rebill.money import round_money
 from rebill.periods import Period
 
-KINDS = ("usage", "shared", "fee", "minimum", "correction")
 MINIMUM_DESCRIPTION = "Minimum commitment top-up"
 
 
-@dataclass(frozen=True)
-class Line:
-    """One invoice line; ``amount`` is rounded to the currency's minor unit."""
-
-    tenant_id: str
-    kind: str  # usage | shared | fee | minimum | correction
-    description: str
-    amount: Decimal
-    currency: str
-    provider: str | None = None
-    service: str | None = None
-    quantity: Decimal | None = None
-    unit: str | None = None
-    line_no: int = 0
-    taxed: bool = True
 
 
 # Corrections hook: lines to append after the minimum, given the draft lines.
@@ -129,12 +112,5 @@ def number_lines(cfg: Config, lines: Sequence[Line]) -> list[Line]:
     return out
 
 
-def lines_hash(lines: Sequence[Line]) -> str:
-    """A stable digest of one invoice's lines (exporters detect re-rated invoices with it)."""
-    payload = [
-        [ln.line_no, ln.kind, ln.description, str(ln.amount), ln.currency, ln.taxed]
-        for ln in lines
-    ]
-    return hashlib.sha256(json.dumps(payload, separators=(",", ":")).encode()).hexdigest()[:32]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rebill.config import Match, Tenant
+from rebill.sql import literal
 
 # match key -> canonical column compared for equality
 EQUALS: dict[str, str] = {
@@ -23,11 +24,6 @@ EQUALS: dict[str, str] = {
     "sku": "SkuId",
     "charge_category": "ChargeCategory",
 }
-
-
-def lit(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def tag_keys(entries: Sequence[Match]) -> list[str]:
@@ -51,19 +47,19 @@ def entry_sql(entry: Match, tags: Mapping[str, str] | None = None) -> str:
     for key, column in EQUALS.items():
         value = getattr(entry, key)
         if value is not None:
-            parts.append(f'"{column}" = {lit(value)}')
+            parts.append(f'"{column}" = {literal(value)}')
     if entry.region is not None:
-        parts.append(f'("RegionId" = {lit(entry.region)} OR "RegionName" = {lit(entry.region)})')
+        parts.append(f'("RegionId" = {literal(entry.region)} OR "RegionName" = {literal(entry.region)})')
     if entry.resource is not None:
-        parts.append(f'"ResourceId" GLOB {lit(entry.resource)}')
+        parts.append(f'"ResourceId" GLOB {literal(entry.resource)}')
     if entry.tag is not None:
         key, sep, value = entry.tag.partition("=")
         if sep and tags is not None and key in tags:
-            parts.append(f"{tags[key]} = {lit(value)}")
+            parts.append(f"{tags[key]} = {literal(value)}")
         elif sep:
-            parts.append(f'map_extract_value("Tags", {lit(key)}) = {lit(value)}')
+            parts.append(f'map_extract_value("Tags", {literal(key)}) = {literal(value)}')
         else:
-            parts.append(f'map_contains("Tags", {lit(key)})')
+            parts.append(f'map_contains("Tags", {literal(key)})')
     return "coalesce(" + " AND ".join(parts) + ", false)"
 
 

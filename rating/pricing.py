@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rebill.config import PRICING_SCOPE_KEYS, Config, Pricing
-from rebill.rating.match import lit
+from rebill.sql import literal
 
 # pricing scope key -> column of the rated-rows table
 SCOPE_COLUMNS: dict[str, str] = {
@@ -60,9 +60,9 @@ def _applies(rule: Pricing, tenant_idx: dict[str, int]) -> str:
         value = getattr(rule, key)
         if value is not None:
             if key == "region":
-                parts.append(f"(region = {lit(value)} OR region_name = {lit(value)})")
+                parts.append(f"(region = {literal(value)} OR region_name = {literal(value)})")
             else:
-                parts.append(f"{SCOPE_COLUMNS[key]} = {lit(value)}")
+                parts.append(f"{SCOPE_COLUMNS[key]} = {literal(value)}")
     return "coalesce(" + " AND ".join(parts) + ", false)"
 
 
@@ -81,14 +81,14 @@ def markup_sql(cfg: Config, passthrough_tax: bool) -> tuple[str, str]:
     for i, rule in ranked_rules(cfg):
         cond = _applies(rule, tenant_idx)
         markups.append(f"WHEN {cond} THEN {_dec(rule.markup)}")
-        labels.append(f"WHEN {cond} THEN {lit(rule_label(i))}")
+        labels.append(f"WHEN {cond} THEN {literal(rule_label(i))}")
     # The tenant's own markup is the last candidate and always applies: one list
     # lookup by tenant_idx instead of a WHEN per tenant.
     own_markup, own_label = _dec(Decimal(0)), "NULL"
     if cfg.tenants:
         own_markup = "[" + ", ".join(_dec(t.markup) for t in cfg.tenants) + "][tenant_idx + 1]"
         own_label = (
-            "[" + ", ".join(lit(tenant_label(t.id)) for t in cfg.tenants) + "][tenant_idx + 1]"
+            "[" + ", ".join(literal(tenant_label(t.id)) for t in cfg.tenants) + "][tenant_idx + 1]"
         )
     if not markups:
         return own_markup, own_label

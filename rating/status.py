@@ -15,7 +15,7 @@ from rebill.periods import Period
 from rebill.rating import conservation
 from rebill.rating.attribute import cost_column, source_sql
 from rebill.rating.engine import TenantTotal
-from rebill.rating.match import lit
+from rebill.sql import literal
 
 TOP = 5
 
@@ -70,10 +70,10 @@ def status(cfg: Config, period: Period) -> StatusReport:
     if not (folder / "invoice_lines.parquet").exists():
         raise RatingError(f"period {period} is not rated yet; run `rebill rate --period {period}`")
     files = {
-        n: lit(str(folder / f"{n}.parquet")) for n in ("rated_costs", "unallocated", "invoices")
+        n: literal(str(folder / f"{n}.parquet")) for n in ("rated_costs", "unallocated", "invoices")
     }
     names = {t.id: t.name for t in cfg.tenants}
-    con = duck.connect(memory_limit=None)  # registers an object-store lake
+    con = duck.connect()  # registers an object-store lake
     try:
         tenants = [
             TenantTotal(tid, names.get(tid), cur, Decimal(sub), int(n))

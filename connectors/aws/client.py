@@ -19,6 +19,7 @@ from rebill.errors import (
     FatalConnectorError,
     RetriableConnectorError,
 )
+from rebill.retry import Retriable
 
 AUTH_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
@@ -46,6 +47,20 @@ def make_client(
         region_name=region or session.region_name or "us-east-1",
         config=BotoConfig(retries={"mode": "standard", "total_max_attempts": max_attempts}),
     )
+
+
+def verdict(err: Exception) -> Retriable | None:
+    """rebill.retry's classifier for AWS calls: throttling, 5xx and network trouble repeat."""
+    if isinstance(err, NoCredentialsError):
+        return None
+    if isinstance(err, BotoCoreError):
+        return Retriable(type(err).__name__)
+    if isinstance(err, ClientError):
+        code = error_code(err)
+        status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in RETRY_CODES or status == 429 or status >= 500:
+            return Retriable(code or f"HTTP {status}")
+    return None
 
 
 def error_code(err: ClientError) -> str:

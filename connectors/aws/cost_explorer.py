@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +35,7 @@ from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch,
 from rebill.errors import FatalConnectorError, RetriableConnectorError
 from rebill.money import round12
 from rebill.periods import Period, periods_between
+from rebill.retry import Retriable, Retry, call
 from rebill.schema import BY_NAME
 
 log = logging.getLogger("rebill.aws_cost_explorer")
@@ -122,26 +122,28 @@ class CostExplorerConnector:
             raise translate(err, f"source {self.source_id}: sts:GetCallerIdentity") from None
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
-        """One page, retrying throttling with bounded backoff; every attempt is counted."""
+        """One page, retrying throttling through rebill.retry; every attempt is counted."""
         where = f"source {self.source_id}: ce:GetCostAndUsage"
-        for attempt in range(self.cfg.max_retries + 1):
+
+        def attempt() -> dict[str, Any]:
             self.requests += 1
-            try:
-                page: dict[str, Any] = self.ce.get_cost_and_usage(**request)
-                return page
-            except ClientError as err:
-                if error_code(err) != "LimitExceededException":
-                    raise translate(err, where) from None
-                if attempt == self.cfg.max_retries:
-                    raise RetriableConnectorError(
-                        f"{where}: still throttled after {attempt + 1} attempts"
-                    ) from None
-                delay = self.backoff_base * 2**attempt * (1 + random.random() / 2)
-                log.warning("%s throttled; retry in %.1fs", where, delay)
-                type(self).sleep(delay)
-            except BotoCoreError as err:
-                raise translate(err, where) from None
-        raise AssertionError("unreachable")
+            page: dict[str, Any] = self.ce.get_cost_and_usage(**request)
+            return page
+
+        def classify(err: Exception) -> Retriable | None:
+            throttled = isinstance(err, ClientError) and error_code(err) == "LimitExceededException"
+            return Retriable("throttled (LimitExceededException)") if throttled else None
+
+        def give_up(_err: Exception, _verdict: Retriable, attempts: int) -> Exception:
+            return RetriableConnectorError(f"{where}: still throttled after {attempts} attempts")
+
+        policy = Retry(attempts=self.cfg.max_retries + 1, base=self.backoff_base,
+                       sleep=type(self).sleep)
+        try:
+            return call(attempt, catch=(ClientError,), classify=classify, policy=policy,
+                        what=where, give_up=give_up)
+        except (ClientError, BotoCoreError) as err:
+            raise translate(err, where) from None
 
     def fetch(self, period: Period) -> list[dict[str, Any]]:
         """Every ``ResultsByTime`` entry of the period, all pages."""

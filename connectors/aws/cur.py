@@ -23,21 +23,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import model_validator
 
-from rebill.connectors.aws.client import make_client, translate
+from rebill import duck
+from rebill.connectors.aws.client import make_client, translate, verdict
 from rebill.connectors.aws.cur_mapping import mapping_sql, source_select
 from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.layout import tmp_dir
 from rebill.periods import Period
+from rebill.retry import Retry, call
+from rebill.sql import literal
+
+T = TypeVar("T")
 
 log = logging.getLogger("rebill.aws_cur")
 BATCH_ROWS = 100_000
@@ -66,23 +71,26 @@ class AwsCurSource(SourceConfig):
         return self
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class CurConnector:
     def __init__(self, source_id: str, cfg: AwsCurSource, ctx: Context) -> None:
         self.source_id = source_id
         self.cfg = cfg
         self.ctx = ctx
         self._s3: Any = None
+        self.retry = Retry()
 
     # -- S3 ----------------------------------------------------------------
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            self._s3 = make_client("s3", self.cfg.endpoint, self.cfg.region)
+            # botocore's retries off: rebill.retry is the one retry layer (see _s3_call)
+            self._s3 = make_client("s3", self.cfg.endpoint, self.cfg.region, max_attempts=1)
         return self._s3
+
+    def _s3_call(self, fn: Callable[[], T], where: str) -> T:
+        """An idempotent S3 read through rebill.retry (throttling, 5xx, network)."""
+        return call(fn, catch=(ClientError, BotoCoreError), classify=verdict, policy=self.retry,
+                    what=where)
 
     @property
     def local(self) -> Path | None:
@@ -115,8 +123,8 @@ class CurConnector:
                 found = [f"{prefix}{p.name}/" for p in sorted(folder.iterdir()) if p.is_dir()]
             return found
         try:
-            pages = self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.cfg.bucket, Prefix=prefix, Delimiter="/")
+            pages = self._s3_call(lambda: list(self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.cfg.bucket, Prefix=prefix, Delimiter="/")), self._where(prefix))
             for page in pages:
                 found += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
         except (ClientError, BotoCoreError) as err:
@@ -156,8 +164,7 @@ class CurConnector:
             body = local.read_bytes()
             return self._parse_manifest(key, obj, body)
         try:
-            obj = self.s3.get_object(Bucket=self.cfg.bucket, Key=key)
-            body = obj["Body"].read()
+            obj, body = self._s3_call(lambda: self._get_object(key), self._where(key))
         except ClientError as err:
             if str(err.response.get("Error", {}).get("Code")) in ("NoSuchKey", "404"):
                 raise FatalConnectorError(
@@ -204,6 +211,10 @@ class CurConnector:
             notes={"files": str(len(keys)), "manifest": self.manifest_key(period)},
         )
 
+    def _get_object(self, key: str) -> tuple[dict[str, Any], bytes]:
+        obj: dict[str, Any] = self.s3.get_object(Bucket=self.cfg.bucket, Key=key)
+        return obj, obj["Body"].read()
+
     # -- reading -------------------------------------------------------------
     def _download(self, key: str) -> Path:
         if self.local is not None:
@@ -213,7 +224,8 @@ class CurConnector:
             + key.rsplit("/", 1)[-1]
         )
         try:
-            self.s3.download_file(self.cfg.bucket, key, str(target))
+            self._s3_call(lambda: self.s3.download_file(self.cfg.bucket, key, str(target)),
+                          self._where(key))
         except (ClientError, BotoCoreError) as err:
             target.unlink(missing_ok=True)
             raise translate(err, self._where(key)) from None
@@ -231,11 +243,11 @@ class CurConnector:
     def _read_file(self, path: Path, key: str) -> Iterator[SourceBatch]:
         parquet = ".parquet" in key
         scan = (
-            f"read_parquet({_sql_str(str(path))})" if parquet else
-            f"read_csv({_sql_str(str(path))}, all_varchar=true, header=true, "
+            f"read_parquet({literal(str(path))})" if parquet else
+            f"read_csv({literal(str(path))}, all_varchar=true, header=true, "
             "compression='auto', auto_detect=true)"
         )
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.execute("SET TimeZone='UTC'")
             con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")

@@ -17,6 +17,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from rebill.sql import ident, literal
+
 INPUTS: tuple[str, ...] = (
     "bill_bill_type", "bill_billing_entity", "bill_billing_period_end_date",
     "bill_billing_period_start_date", "bill_invoice_id", "bill_invoicing_entity",
@@ -64,14 +66,6 @@ def is_legacy(columns: list[str]) -> bool:
     return any("/" in c for c in columns)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def source_select(columns: list[tuple[str, str]], scan: str) -> str:
     """``SELECT`` building ``src`` from a scan whose columns are ``(name, duckdb type)``."""
     by_name: dict[str, tuple[str, str]] = {}
@@ -80,7 +74,7 @@ def source_select(columns: list[tuple[str, str]], scan: str) -> str:
     exprs = []
     for col in INPUTS:
         if col in by_name:
-            exprs.append(f"CAST({_q(by_name[col][0])} AS VARCHAR) AS {col}")
+            exprs.append(f"CAST({ident(by_name[col][0])} AS VARCHAR) AS {col}")
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {col}")
     exprs.append(f"{_tags_expr(columns, by_name)} AS _tags")
@@ -92,14 +86,14 @@ def _tags_expr(columns: list[tuple[str, str]], by_name: dict[str, tuple[str, str
     if "resource_tags" in by_name:
         name, type_ = by_name["resource_tags"]
         if type_.upper().startswith("MAP"):
-            return f"CAST({_q(name)} AS MAP(VARCHAR, VARCHAR))"
-        raw = f"NULLIF(trim(CAST({_q(name)} AS VARCHAR)), '')"
+            return f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))"
+        raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
         return f"CAST(json({raw}) AS MAP(VARCHAR, VARCHAR))"
     legacy = [n for n, _ in columns if n.startswith(LEGACY_TAG_PREFIX)]
     if not legacy:
         return "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
     entries = ", ".join(
-        f"{{'key': {_lit(n[len(LEGACY_TAG_PREFIX):])}, 'value': CAST({_q(n)} AS VARCHAR)}}"
+        f"{{'key': {literal(n[len(LEGACY_TAG_PREFIX):])}, 'value': CAST({ident(n)} AS VARCHAR)}}"
         for n in legacy
     )
     return (
@@ -111,13 +105,13 @@ def _tags_expr(columns: list[tuple[str, str]], by_name: dict[str, tuple[str, str
 def _product_name_expr(by_name: dict[str, tuple[str, str]]) -> str:
     options: list[str] = []
     if "product_product_name" in by_name:
-        options.append(f"CAST({_q(by_name['product_product_name'][0])} AS VARCHAR)")
+        options.append(f"CAST({ident(by_name['product_product_name'][0])} AS VARCHAR)")
     if "product" in by_name:
         name, type_ = by_name["product"]
         if type_.upper().startswith("MAP"):
-            options.append(f"CAST({_q(name)} AS MAP(VARCHAR, VARCHAR))['product_name']")
+            options.append(f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))['product_name']")
         else:
-            raw = f"NULLIF(trim(CAST({_q(name)} AS VARCHAR)), '')"
+            raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
             options.append(f"json_extract_string({raw}, '$.product_name')")
     return f"coalesce({', '.join(options)})" if options else "CAST(NULL AS VARCHAR)"
 

@@ -24,7 +24,6 @@ from pydantic import field_validator
 
 from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
 from rebill.connectors.digitalocean import mapping
-from rebill.connectors.http_retry import RetryPolicy, Throttle, call_with_retries
 from rebill.connectors.invoice_rows import (
     Billing,
     canonical_json,
@@ -36,6 +35,7 @@ from rebill.connectors.invoice_rows import (
 from rebill.connectors.spread import DAY, spread
 from rebill.errors import AuthError, FatalConnectorError, RetriableConnectorError
 from rebill.periods import Period
+from rebill.retry import Retriable, Retry, call, status_verdict, try_later
 
 log = logging.getLogger("rebill.digitalocean")
 DEFAULT_ENDPOINT = "https://api.digitalocean.com"
@@ -87,7 +87,7 @@ class DigitalOceanConnector:
         self.source_id = source_id
         self.cfg = cfg
         self.ctx = ctx
-        self.retry = RetryPolicy(retries=cfg.retries)
+        self.retry = Retry(attempts=cfg.retries + 1)
         self._client: Any = None
 
     # -- HTTP ----------------------------------------------------------------
@@ -105,11 +105,11 @@ class DigitalOceanConnector:
                 token,
                 endpoint=(self.cfg.endpoint or DEFAULT_ENDPOINT).rstrip("/"),
                 timeout=self.cfg.timeout,
-                retry_total=0,  # http_retry is the one retry layer
+                retry_total=0,  # rebill.retry is the one retry layer
             )
         return self._client
 
-    def _get(self, what: str, call: Callable[..., Any], *args: Any, optional: bool = False,
+    def _get(self, what: str, operation: Callable[..., Any], *args: Any, optional: bool = False,
              **kwargs: Any) -> Any:
         """Call a pydo operation; parse the raw body with exact decimals.
 
@@ -121,18 +121,18 @@ class DigitalOceanConnector:
             http = pipeline_response.http_response
             return int(http.status_code), str(http.text())
 
-        def throttle_of(exc: BaseException) -> Throttle | None:
+        def classify(exc: Exception) -> Retriable | None:
             if isinstance(exc, HttpResponseError) and exc.response is not None:
                 headers = getattr(exc.response, "headers", None) or {}
-                return Throttle(int(exc.status_code or 0), dict(headers))
+                return status_verdict(int(exc.status_code or 0), dict(headers), self.retry.clock)
             return None
 
         where = f"source {self.source_id}: GET {what}"
         try:
-            status, text = call_with_retries(
-                lambda: call(*args, cls=raw, **kwargs),
-                catch=(HttpResponseError,), throttle_of=throttle_of,
-                what=where, policy=self.retry,
+            status, text = call(
+                lambda: operation(*args, cls=raw, **kwargs),
+                catch=(HttpResponseError,), classify=classify,
+                what=where, policy=self.retry, give_up=try_later(where),
             )
         except HttpResponseError as err:
             code = int(err.status_code or 0)

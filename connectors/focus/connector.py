@@ -17,6 +17,7 @@ from rebill.connectors.focus.mapping import FALLBACKS, cast_expr, resolve_column
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.periods import Period
 from rebill.schema import SOURCE_COLUMNS
+from rebill.sql import ident, literal
 
 log = logging.getLogger("rebill.focus")
 
@@ -25,10 +26,6 @@ class FocusSource(SourceConfig):
     type: Literal["focus"] = "focus"
     path: str  # glob, relative to the config file's folder
     format: Literal["auto", "csv", "parquet"] = "auto"
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class FocusConnector:
@@ -56,9 +53,9 @@ class FocusConnector:
 
     def _scan(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
         if self._format(path) == "parquet":
-            return f"read_parquet({_sql_str(str(path))}, file_row_number=true, hive_partitioning=false)"
+            return f"read_parquet({literal(str(path))}, file_row_number=true, hive_partitioning=false)"
         return (
-            f"read_csv({_sql_str(str(path))}, all_varchar=true, header=true, "
+            f"read_csv({literal(str(path))}, all_varchar=true, header=true, "
             "nullstr=['NULL', ''], auto_detect=true)"
         )
 
@@ -79,14 +76,14 @@ class FocusConnector:
                 expr = cast_expr(col.name, col.sql, found[col.name], source_type)
                 exprs.append(f'{expr} AS "{col.name}"')
                 if source_type == "VARCHAR" and col.sql != "VARCHAR":  # text that must parse
-                    raws.append(f'"{found[col.name]}" AS "_raw_{col.name}"')
+                    raws.append(f'{ident(found[col.name])} AS "_raw_{col.name}"')
                     checked.append(col.name)
         inner = f"SELECT {', '.join(exprs + raws)} FROM {scan}"
         outer = ["_line"]
         for col in SOURCE_COLUMNS:
             options = [c for c in (col.name, *FALLBACKS.get(col.name, ())) if c in found]
             if options:
-                quoted = ", ".join(f'"{c}"' for c in options)
+                quoted = ", ".join(ident(c) for c in options)
                 outer.append(f'coalesce({quoted}) AS "{col.name}"')
             elif col.required:
                 raise DataContractError(
@@ -146,7 +143,7 @@ class FocusConnector:
             parts.append(SqlPart(
                 origin=str(path),
                 sql=f"SELECT _line, {canon} FROM ({mapped}) "
-                f"WHERE strftime(BillingPeriodStart, '%Y-%m') = {_sql_str(period.label)}",
+                f"WHERE strftime(BillingPeriodStart, '%Y-%m') = {literal(period.label)}",
             ))
         return parts
 

@@ -10,6 +10,7 @@ for nulls, non-FOCUS extra columns (ignored) and FOCUS 1.3's renamed
 from __future__ import annotations
 
 from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_COLUMNS
+from rebill.sql import ident
 
 # Alternative spellings of canonical columns (newer or older FOCUS versions).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -55,7 +56,7 @@ def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str =
     Typed Parquet columns are taken as they are when the type already fits;
     a floating-point money column goes through its shortest decimal text.
     """
-    col = f'"{source_col}"'
+    col = ident(source_col)
     if (source_type == sql_type and sql_type != "VARCHAR") or (
             canonical == "Tags" and source_type.startswith("MAP")):
         return col if canonical != "Tags" else f"CAST({col} AS MAP(VARCHAR, VARCHAR))"

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from google.api_core import exceptions as gexc
 from pydantic import field_validator, model_validator
 
+from rebill import duck
 from rebill.atomic import atomic_write
 from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
 from rebill.connectors.gcp.client import ERRORS, bigquery_client, billing_account_name, translate
@@ -41,6 +42,7 @@ from rebill.connectors.gcp.export_file import ExportFiles
 from rebill.errors import DataContractError
 from rebill.layout import state_dir
 from rebill.periods import Period, periods_between
+from rebill.sql import literal
 
 log = logging.getLogger("rebill.gcp_bigquery")
 TABLE_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$")
@@ -83,10 +85,6 @@ class GcpBigQuerySource(SourceConfig):
 @cache
 def mapping_sql() -> str:
     return Path(__file__).with_name("export_mapping.sql").read_text(encoding="utf-8")
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class BigQueryConnector:
@@ -212,7 +210,7 @@ class BigQueryConnector:
 
     def _batches(self, period: Period) -> Iterator[SourceBatch]:
         rows = self._query(self.rows_sql(), period)
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.execute("SET TimeZone='UTC'")
             con.execute("SET threads=1")  # deterministic order and batch sizes
@@ -285,7 +283,7 @@ def _shape(table: pa.Table) -> pa.Table:
 def _name_case(names: dict[str, str]) -> str:
     if not names:
         return "CAST(NULL AS VARCHAR)"
-    whens = " ".join(f"WHEN {_sql_str(k)} THEN {_sql_str(v)}" for k, v in sorted(names.items()))
+    whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in sorted(names.items()))
     return f"CASE billing_account_id {whens} END"
 
 

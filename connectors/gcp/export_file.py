@@ -19,9 +19,11 @@ from typing import Any
 
 import duckdb
 
+from rebill import duck
 from rebill.connectors.base import SourceBatch
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.periods import Period
+from rebill.sql import ident, literal
 
 BATCH_ROWS = 50_000
 _TYPES = {"STRING": "VARCHAR", "FLOAT": "DOUBLE", "FLOAT64": "DOUBLE", "INTEGER": "BIGINT",
@@ -32,15 +34,11 @@ _TYPES = {"STRING": "VARCHAR", "FLOAT": "DOUBLE", "FLOAT64": "DOUBLE", "INTEGER"
 def duck_type(field: dict[str, Any]) -> str:
     """DuckDB type of a BigQuery schema field (records, repeated fields)."""
     if field["type"] in ("RECORD", "STRUCT"):
-        inner = ", ".join(f'"{f["name"]}" {duck_type(f)}' for f in field["fields"])
+        inner = ", ".join(f"{ident(f['name'])} {duck_type(f)}" for f in field["fields"])
         base = f"STRUCT({inner})"
     else:
         base = _TYPES.get(field["type"], "VARCHAR")
     return f"{base}[]" if field.get("mode") == "REPEATED" else base
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class ExportFiles:
@@ -73,18 +71,18 @@ class ExportFiles:
 
     def batches(self, period: Period, select: list[str], order: list[str],
                 mapping: str) -> Iterator[SourceBatch]:
-        columns = "{" + ", ".join(f"{_lit(f['name'])}: {_lit(duck_type(f))}"
+        columns = "{" + ", ".join(f"{literal(f['name'])}: {literal(duck_type(f))}"
                                   for f in self.schema) + "}"
-        files = "[" + ", ".join(_lit(str(p)) for p in self.files()) + "]"
+        files = "[" + ", ".join(literal(str(p)) for p in self.files()) + "]"
         scan = f"read_json({files}, format='newline_delimited', columns={columns})"
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.execute("SET TimeZone='UTC'")
             con.execute("SET threads=1")
             con.execute(
                 f"CREATE TEMP VIEW export AS SELECT row_number() OVER (ORDER BY "
                 f"{', '.join(order)}) AS _n, {', '.join(select)} FROM {scan} "
-                f"WHERE invoice.month = {_lit(f'{period.start:%Y%m}')}")
+                f"WHERE invoice.month = {literal(f'{period.start:%Y%m}')}")
             first = 1
             for batch in con.sql(mapping).to_arrow_reader(BATCH_ROWS):
                 yield SourceBatch(data=batch, origin=self.pattern, first_row=first)

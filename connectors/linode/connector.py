@@ -22,12 +22,12 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceBatch, SourceConfig
-from rebill.connectors.http_retry import RetryPolicy, Throttle, call_with_retries
 from rebill.connectors.invoice_rows import Billing, day_row, parse_amount, parse_time, to_batch
 from rebill.connectors.linode import mapping
 from rebill.connectors.spread import DAY, spread, spread_days_evenly
 from rebill.errors import AuthError, FatalConnectorError, RetriableConnectorError
 from rebill.periods import Period
+from rebill.retry import Retriable, Retry, call, status_verdict, try_later
 
 log = logging.getLogger("rebill.linode")
 DEFAULT_ENDPOINT = "https://api.linode.com/v4"
@@ -65,7 +65,7 @@ class LinodeConnector:
         self.source_id = source_id
         self.cfg = cfg
         self.ctx = ctx
-        self.retry = RetryPolicy(retries=cfg.retries)
+        self.retry = Retry(attempts=cfg.retries + 1)
         self._client: Any = None
 
     # -- HTTP ----------------------------------------------------------------
@@ -83,7 +83,7 @@ class LinodeConnector:
                 token,
                 base_url=(self.cfg.endpoint or DEFAULT_ENDPOINT).rstrip("/"),
                 page_size=self.cfg.page_size,
-                retry=False,  # http_retry is the one retry layer
+                retry=False,  # rebill.retry is the one retry layer
             )
         return self._client
 
@@ -91,16 +91,16 @@ class LinodeConnector:
         import requests
         from linode_api4 import ApiError, UnexpectedResponseError
 
-        def throttle_of(exc: BaseException) -> Throttle | None:
+        def classify(exc: Exception) -> Retriable | None:
             if isinstance(exc, ApiError):
                 headers = getattr(exc.response, "headers", None) or {}
-                return Throttle(int(exc.status), dict(headers))
+                return status_verdict(int(exc.status), dict(headers), self.retry.clock)
             return None
 
         where = f"source {self.source_id}: GET {what}"
         try:
-            return call_with_retries(fn, catch=(ApiError,), throttle_of=throttle_of,
-                                     what=where, policy=self.retry)
+            return call(fn, catch=(ApiError,), classify=classify, what=where,
+                        policy=self.retry, give_up=try_later(where))
         except ApiError as err:
             if err.status in (401, 403):
                 raise AuthError(

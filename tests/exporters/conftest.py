@@ -13,8 +13,9 @@ import pytest
 
 from rebill.config import Config
 from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES
-from rebill.exporters.http import Retry
+from rebill.exporters.http import export_retry
 from rebill.layout import rated_dir
+from rebill.retry import Retry
 from tests.fakes.blesta import FakeBlesta
 from tests.fakes.fossbilling import FakeFossBilling
 
@@ -84,7 +85,7 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def retry(sleeps: list[float]) -> Retry:
     """No real waiting in tests: delays are recorded instead."""
-    return Retry(sleep=sleeps.append)
+    return export_retry(sleep=sleeps.append)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from rebill.config import Config
 from rebill.errors import ExportError
 from rebill.exporters import export_period, ledger
 from rebill.exporters.blesta import php_form
-from rebill.exporters.http import Retry
+from rebill.retry import Retry
 from tests.exporters.conftest import BL_KEY_ENV, LINES, expected, write_lines
 from tests.fakes.blesta import FakeBlesta
 

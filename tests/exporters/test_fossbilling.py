@@ -11,8 +11,8 @@ import pytest
 from rebill.config import Config
 from rebill.errors import ConfigError, ExportError
 from rebill.exporters import export_period, ledger
-from rebill.exporters.http import Retry
 from rebill.normalize.catalog import connect
+from rebill.retry import Retry
 from tests.exporters.conftest import FB_ENV, LINES, expected, write_lines
 from tests.fakes.fossbilling import FakeFossBilling
 

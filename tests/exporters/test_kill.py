@@ -13,7 +13,7 @@ import pytest
 
 from rebill.config import Config
 from rebill.exporters import export_period
-from rebill.exporters.http import Retry
+from rebill.retry import Retry
 from tests.exporters.conftest import FB_ENV, REPO_ROOT, expected
 from tests.fakes.fossbilling import FakeFossBilling
 

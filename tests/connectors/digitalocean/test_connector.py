@@ -146,7 +146,7 @@ def test_429_waits_as_told_then_succeeds(fake_do: FakeDigitalOcean, tmp_path: Pa
 def test_429_beyond_the_bound_is_retriable(fake_do: FakeDigitalOcean, tmp_path: Path) -> None:
     conn = make_connector(fake_do, tmp_path, retries=2)
     fake_do.throttle(5, retry_after="1")
-    with pytest.raises(RetriableConnectorError, match="429 after 2 retries"):
+    with pytest.raises(RetriableConnectorError, match="HTTP 429 after 3 attempts; try again later"):
         conn.periods(date(2026, 10, 1), date(2026, 10, 31))
     assert len(fake_do.requests) == 3
 

@@ -1,4 +1,4 @@
-"""connectors.spread and connectors.http_retry: exact day shares, bounded waits."""
+"""connectors.spread: exact day shares."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rebill.connectors.http_retry import RetryPolicy, Throttle, call_with_retries, wait_seconds
 from rebill.connectors.spread import spread, spread_days_evenly
-from rebill.errors import RetriableConnectorError
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -59,41 +57,3 @@ def test_spread_days_evenly() -> None:
     shares = spread_days_evenly(Decimal("41.37"), T0 + timedelta(hours=5), 20)
     assert len(shares) == 20 and shares[0].start == T0
     assert sum(s.amount for s in shares) == Decimal("41.37")
-
-
-def test_wait_prefers_retry_after_then_reset_and_caps() -> None:
-    policy = RetryPolicy(max_wait=60, clock=lambda: 1000.0)
-    assert wait_seconds(Throttle(429, {"Retry-After": "7"}), 0, policy) == 7
-    assert wait_seconds(Throttle(429, {"ratelimit-reset": "1012"}), 0, policy) == 12
-    assert wait_seconds(Throttle(429, {"X-RateLimit-Reset": "990"}), 0, policy) == 0
-    assert wait_seconds(Throttle(429, {"retry-after": "3600"}), 0, policy) == 60
-    backoff = wait_seconds(Throttle(503, {}), 2, policy)
-    assert 2 <= backoff <= 4
-
-
-class HttpBoomError(Exception):
-    def __init__(self, status: int) -> None:
-        self.status = status
-
-
-def test_retries_are_bounded_and_only_for_retriable_statuses() -> None:
-    calls: list[int] = []
-    waits: list[float] = []
-    policy = RetryPolicy(retries=3, sleep=waits.append)
-
-    def fail() -> None:
-        calls.append(1)
-        raise HttpBoomError(429)
-
-    def of(exc: BaseException) -> Throttle | None:
-        return Throttle(exc.status, {"Retry-After": "1"}) if isinstance(exc, HttpBoomError) else None
-
-    with pytest.raises(RetriableConnectorError, match="x: HTTP 429 after 3 retries"):
-        call_with_retries(fail, catch=(HttpBoomError,), throttle_of=of, what="x", policy=policy)
-    assert len(calls) == 4 and waits == [1.0, 1.0, 1.0]
-
-    def bad() -> None:
-        raise HttpBoomError(400)
-
-    with pytest.raises(HttpBoomError):
-        call_with_retries(bad, catch=(HttpBoomError,), throttle_of=of, what="x", policy=policy)

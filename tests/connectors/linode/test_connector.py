@@ -137,7 +137,7 @@ def test_429_honours_retry_after_then_succeeds(fake_linode: FakeLinode, tmp_path
 def test_429_beyond_the_bound_is_retriable(fake_linode: FakeLinode, tmp_path: Path) -> None:
     conn = make_connector(fake_linode, tmp_path, retries=1)
     fake_linode.throttle(3)
-    with pytest.raises(RetriableConnectorError, match="429 after 1 retries"):
+    with pytest.raises(RetriableConnectorError, match="HTTP 429 after 2 attempts; try again later"):
         conn.periods(date(2026, 10, 1), date(2026, 10, 31))
     assert len(fake_linode.requests) == 2  # the library's own retries are off
 
