@@ -51,6 +51,8 @@ def find_chromium() -> str | None:
     """``$REBILL_CHROMIUM``, else the first Chromium or Chrome on PATH."""
     explicit = os.environ.get("REBILL_CHROMIUM")
     if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise ConfigError(f"REBILL_CHROMIUM={explicit}: not an executable file")
         return explicit
     return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
 

@@ -188,3 +188,20 @@ def test_overview_names_tenants_and_shows_margin_share_change_and_budgets(
     assert f"{(subtotals['2026-10'] * 100 / 2500).quantize(Decimal('0.1'))}%" in acme.group(1)
     assert "Margin %" in page and re.search(r"<td class=\"num\">\d+\.\d%</td>", page)
     assert "<td>acme</td>" not in page
+
+
+def test_pdf_without_chromium_is_one_clear_error_after_the_html(
+        demo: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("REBILL_CHROMIUM", raising=False)
+    con = connect(demo.home)
+    try:
+        with pytest.raises(ConfigError, match="--pdf: no Chromium found .* REBILL_CHROMIUM"):
+            write_reports(con, demo, PERIOD, tenant="acme", out=tmp_path / "r", pdf=True)
+        monkeypatch.setenv("REBILL_CHROMIUM", str(tmp_path / "nope"))
+        with pytest.raises(ConfigError, match="REBILL_CHROMIUM=.*nope: not an executable"):
+            write_reports(con, demo, PERIOD, tenant="acme", out=tmp_path / "r", pdf=True)
+    finally:
+        con.close()
+    assert (tmp_path / "r" / "statement-acme.html").exists()
+    assert not (tmp_path / "r" / "statement-acme.pdf").exists()
