@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,8 +65,10 @@ def lts_path() -> Path:
         pytest.skip(f"duckdb=={LTS_VERSION} could not be installed from the package registry: "
                     f"{text[-1] if text else 'no output'}")
     CACHE.parent.mkdir(parents=True, exist_ok=True)
-    if not CACHE.exists():
+    try:
         tmp.rename(CACHE)
+    except OSError:  # another test worker installed it first
+        shutil.rmtree(tmp, ignore_errors=True)
     return CACHE
 
 
