@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from rebill.config import Config
 from rebill.layout import catalog_file
 from rebill.normalize.catalog import refresh_catalog
 from tests.docs.lts_duckdb import LTS_VERSION, lts_path, run_queries
@@ -58,3 +59,23 @@ def test_costs_period_is_utc(copied_home: Path) -> None:
     assert rows and {p for p, _ in rows} == {"2024-09"}
     assert any(local != p for p, local in rows)  # the session's zone would have said 2024-08
 
+
+
+@pytest.mark.slow
+def test_rebill_demo_home_copied_elsewhere_opens_in_both(demo_all: Config,
+                                                         tmp_path: Path) -> None:
+    """The `rebill demo --all` home itself: copied, with the original moved away."""
+    copied = tmp_path / "copy"
+    shutil.copytree(demo_all.home, copied)
+    hidden = demo_all.home.with_name(demo_all.home.name + "-away")
+    demo_all.home.rename(hidden)
+    try:
+        current = run_queries(catalog_file(copied), copied, QUERIES, ZONES, None)
+        lts = run_queries(catalog_file(copied), copied, QUERIES, ZONES, lts_path())
+    finally:
+        hidden.rename(demo_all.home)
+    reference = current["zones"]["UTC"]
+    assert sum(1 for rows in reference if rows) >= len(QUERIES) - 2
+    for result in (current, lts):
+        for zone in ZONES:
+            assert result["zones"][zone] == reference, (result["version"], zone)

@@ -19,15 +19,3 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Config:
     base: Path = tmp_path_factory.mktemp("demo")
     return build_demo(base)
 
-
-@pytest.fixture(scope="session")
-def demo_all(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    """A `rebill demo --all` home (FOCUS + AWS, GCP, DigitalOcean, Linode; rated, exported)."""
-    from rebill.flows.common import open_config
-    from rebill.flows.demo import run_demo
-
-    home = tmp_path_factory.mktemp("demo-all") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REBILL_CONFIG", str(home / "rebill.toml"))  # never write ./rebill.toml
-        run_demo(home, "local", clouds=True)
-    return open_config(home / "rebill.toml")

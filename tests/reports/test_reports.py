@@ -196,10 +196,10 @@ def test_pdf_without_chromium_is_one_clear_error_after_the_html(
     monkeypatch.delenv("REBILL_CHROMIUM", raising=False)
     con = connect(demo.home)
     try:
-        with pytest.raises(ConfigError, match="--pdf: no Chromium found .* REBILL_CHROMIUM"):
+        with pytest.raises(ConfigError, match=r"--pdf: no Chromium found .* REBILL_CHROMIUM"):
             write_reports(con, demo, PERIOD, tenant="acme", out=tmp_path / "r", pdf=True)
         monkeypatch.setenv("REBILL_CHROMIUM", str(tmp_path / "nope"))
-        with pytest.raises(ConfigError, match="REBILL_CHROMIUM=.*nope: not an executable"):
+        with pytest.raises(ConfigError, match=r"REBILL_CHROMIUM=.*nope: not an executable"):
             write_reports(con, demo, PERIOD, tenant="acme", out=tmp_path / "r", pdf=True)
     finally:
         con.close()
