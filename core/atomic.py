@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import fcntl
 import os
+import re
 import shutil
 import time
 import uuid
@@ -107,3 +108,40 @@ def home_lock(home: Path, name: str = "run", wait: float = 0.0) -> Iterator[None
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+# Staging names that carry their writer's pid: a rating run's folder
+# (``rated-2024-09-4242``) and :func:`temp_path` files (``.x.tmp-4242-1a2b3c4d``).
+_OWNER = re.compile(r"^(?:rated-\d{4}-\d{2}-(\d+)|\..+\.tmp-(\d+)-[0-9a-f]{8})$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def clean_stale_staging(staging: Path) -> list[Path]:
+    """Remove what killed runs left in ``staging`` (``<home>/tmp``); returns what went.
+
+    Only entries whose name ends in their writer's pid and whose process is
+    gone are removed (anywhere below ``staging``): a live run's staging, or
+    a file without an owner, is never touched.
+    """
+    removed: list[Path] = []
+    if not staging.is_dir():
+        return removed
+    for path in sorted(staging.rglob("*"), key=lambda p: len(p.parts)):
+        match = _OWNER.match(path.name)
+        if match is None or not path.exists() or _alive(int(match[1] or match[2])):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from rebill.cron import cron_problem
+from rebill.duck import MEMORY_LIMIT_RE
 from rebill.errors import ConfigError
 from rebill.money import parse_decimal, parse_percent
 
@@ -58,9 +63,30 @@ def _percent(value: object) -> Decimal:
         raise ValueError(str(err).removeprefix("markup: ")) from None
 
 
+def _markup(value: object) -> Decimal:
+    fraction = _percent(value)
+    if fraction < -1:
+        raise ValueError(f"{value!r} is below -100% (it would turn a cost into a credit)")
+    return fraction
+
+
+# Source ids, tenant ids and pool names become folder names, SQL literals and
+# file names: only this alphabet (documented in docs/configuration.md).
+SAFE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+SAFE_ID_RE = re.compile(SAFE_ID)
+SAFE_ID_HINT = "use letters, digits, '-' and '_' (first a letter or digit, at most 64)"
+
+
+def _safe_id(value: object) -> object:
+    if isinstance(value, str) and not SAFE_ID_RE.match(value):
+        raise ValueError(f"{value!r} is not a safe id: {SAFE_ID_HINT}")
+    return value
+
+
 Money = Annotated[Decimal, BeforeValidator(_money)]
-Percent = Annotated[Decimal, BeforeValidator(_percent)]
+Percent = Annotated[Decimal, BeforeValidator(_markup)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+SafeId = Annotated[str, AfterValidator(_safe_id)]
 
 
 class Strict(BaseModel):
@@ -127,7 +153,7 @@ class Issuer(Strict):
 
 
 class Tenant(Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    id: SafeId
     name: str | None = None
     currency: Currency | None = None  # default: [rebill].currency
     markup: Percent = Decimal(0)
@@ -151,6 +177,13 @@ class Tenant(Strict):
             raise ValueError(f"end {self.end} must be after start {self.start}")
         return self
 
+    @field_validator("minimum", "budget")
+    @classmethod
+    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError(f"{value} must not be negative")
+        return value
+
 
 class Pricing(Strict):
     tenant: str | None = None
@@ -163,7 +196,7 @@ class Pricing(Strict):
 
 
 class SharedPool(Strict):
-    name: str
+    name: SafeId
     match: list[Match] = Field(min_length=1)
     allocate: Literal["even", "proportional", "weights"] = "proportional"
     weights: dict[str, Money] | None = None
@@ -185,11 +218,16 @@ class Fee(Strict):
     every: Literal["month", "once"] = "month"
     date: dt.date | None = None
     prorate: bool = False
+    credit: bool = False  # a negative amount (a credit to the customer) must say so
 
     @model_validator(mode="after")
     def _once(self) -> Fee:
         if self.every == "once" and self.date is None:
             raise ValueError("every = \"once\" needs a date")
+        if self.amount < 0 and not self.credit:
+            raise ValueError(f"amount {self.amount} is negative: a credit needs credit = true")
+        if self.amount > 0 and self.credit:
+            raise ValueError(f"credit = true needs a negative amount, got {self.amount}")
         return self
 
 
@@ -228,6 +266,24 @@ class Nightly(Strict):
     dask: bool = False
     dask_workers: int = Field(default=2, ge=1)
 
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} is not a cron expression: {problem}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (such as Europe/Berlin)"
+                             ) from None
+        return value
+
 
 class Settings(Strict):
     home: Path = Path("data")
@@ -239,7 +295,7 @@ class Settings(Strict):
     export_to: Literal["file", "fossbilling", "blesta"] = "file"
     lake_uri: str | None = None  # s3://bucket/prefix for an object-store lake
     lake_endpoint: str | None = None  # S3-compatible store; else $AWS_ENDPOINT_URL
-    memory_limit: str = "2GB"
+    memory_limit: str = "2GB"  # a size such as 512MB or 2GB (checked: it reaches SQL)
 
     @field_validator("lake_uri")
     @classmethod
@@ -247,6 +303,13 @@ class Settings(Strict):
         if value is not None and (not value.startswith("s3://")
                                   or not value.removeprefix("s3://").split("/", 1)[0]):
             raise ValueError(f"{value!r} must look like s3://bucket/prefix")
+        return value
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit(cls, value: str) -> str:
+        if not MEMORY_LIMIT_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a size such as 512MB or 2GB")
         return value
 
     @field_validator("group_by")
@@ -273,6 +336,34 @@ class Config(Strict):
     # Where the file was read from; relative paths resolve against its folder.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _source_ids(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for source_id in value:
+            if not SAFE_ID_RE.match(source_id):
+                raise ValueError(f"source id {source_id!r} is not safe: {SAFE_ID_HINT}")
+        return value
+
+    @model_validator(mode="after")
+    def _matches_known_sources(self) -> Config:
+        if not self.sources:  # a rating-only file (lake loaded elsewhere): nothing to check
+            return self
+        known = ", ".join(sorted(self.sources)) or "none configured"
+        entries = [(f"tenants[{i}]", t.match) for i, t in enumerate(self.tenants)]
+        entries += [(f"shared[{i}]", p.match) for i, p in enumerate(self.shared)]
+        for where, matches in entries:
+            for j, m in enumerate(matches):
+                if m.source is not None and m.source not in self.sources:
+                    raise ValueError(f"{where}.match[{j}].source: unknown source {m.source!r} "
+                                     f"(sources: {known})")
+        return self
+
+    @model_validator(mode="after")
+    def _home_is_a_folder(self) -> Config:
+        if self.home.exists() and not self.home.is_dir():
+            raise ValueError(f"rebill.home: {self.home} is a file, not a folder")
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
@@ -322,7 +413,8 @@ def format_validation_error(where: str, err: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {_loc(first['loc']) or '<top>'}: {msg}{more}"
+    loc = _loc(first["loc"])
+    return f"{where}: {loc}: {msg}{more}" if loc else f"{where}: {msg}{more}"
 
 
 def config_path(explicit: Path | None) -> Path | None:

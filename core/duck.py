@@ -45,3 +45,20 @@ def connect(database: str = ":memory:", *, read_only: bool = False,
     for fs in _filesystems.values():
         con.register_filesystem(fs)
     return con
+
+
+def error_line(err: BaseException) -> str:
+    """A DuckDB error as one line: the message and where (CSV line), without SQL echo or hints."""
+    keep = []
+    for raw in str(err).splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("LINE ", "^", "Possible Solution", "Original Line",
+                                        "file =", "delimiter =", "quote =", "escape =",
+                                        "new_line =", "header =", "skip_rows =", "comment =",
+                                        "strict_mode =", "date_format =", "timestamp_format =",
+                                        "null_padding =", "all_varchar =", "The search space")):
+            if line.startswith(("Possible Solution", "file =", "The search space")):
+                break
+            continue
+        keep.append(line)
+    return "; ".join(keep) or type(err).__name__

@@ -14,14 +14,20 @@ line and exits non-zero, without a traceback. Anything else is a bug.
     ├── ExportError                  a billing target failed
     │   ├── RetriableExportError
     │   └── FatalExportError
-    └── LockedError                  another run holds the lock
+    ├── LockedError                  another run holds the lock
+    └── QueryError                   an analyst's query was refused (it could write) or failed
 """
 
 from __future__ import annotations
 
 
 class RebillError(Exception):
-    """Base of every error a user is meant to read."""
+    """Base of every error a user is meant to read; its text never shows a secret."""
+
+    def __str__(self) -> str:
+        from rebill.redact import redact
+
+        return redact(super().__str__())
 
 
 class ConfigError(RebillError):
@@ -66,6 +72,10 @@ class FatalExportError(ExportError):
 
 class LockedError(RebillError):
     """Another rebill run holds the home's lock."""
+
+
+class QueryError(RebillError):
+    """``rebill sql``: a statement that could change something, or a query that failed."""
 
 
 def is_retriable(exc: BaseException) -> bool:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from rebill.errors import ConfigError
+
+PERIOD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -21,11 +24,11 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        try:
-            year, month = text.strip().split("-")
-            return cls(date(int(year), int(month), 1))
-        except ValueError:
-            raise ConfigError(f"bad period {text!r}: expected YYYY-MM") from None
+        """``YYYY-MM`` exactly (``26-1`` or ``2026-1`` are refused, not guessed)."""
+        match = PERIOD_RE.match(text.strip())
+        if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+            raise ConfigError(f"bad period {text!r}: expected YYYY-MM")
+        return cls(date(int(match[1]), int(match[2]), 1))
 
     @classmethod
     def of(cls, day: date) -> Period:

@@ -6,11 +6,11 @@ harmless and a crash leaves the old file or the new one.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
 
+from rebill import csvsafe
 from rebill.atomic import atomic_write
 from rebill.config import Tenant
 from rebill.exporters.model import Invoice
@@ -37,7 +37,7 @@ def invoice_json(invoice: Invoice, tenant: Tenant | None) -> bytes:
 
 def invoice_csv(invoice: Invoice) -> bytes:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csvsafe.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for ln in invoice.lines:
         row = ln.as_json()

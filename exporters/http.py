@@ -22,13 +22,13 @@ import httpx
 
 from rebill.errors import ExportError, FatalExportError, RetriableExportError
 from rebill.money import parse_decimal
+from rebill.redact import redact
 from rebill.retry import Retriable, Retry, call, wait_hint
 
 log = logging.getLogger("rebill.exporters")
 
 MAX_ATTEMPTS = 4
 MAX_DELAY = 30.0
-REDACTED = "***"
 CREATE_ATTEMPTS = 3
 T = TypeVar("T")
 
@@ -83,9 +83,8 @@ class Caller:
         self._secrets = tuple(s for s in secrets if s)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        """Mask this target's credentials (and their Basic-auth encoding) and every secret."""
+        return redact(text, self._secrets)
 
     def send(self, request: httpx.Request, what: str, *, creates: bool,
              check: Check) -> httpx.Response:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from rebill.errors import ConfigError, ExportError
+from rebill.errors import ExportError
 from rebill.layout import rated_dir
 from rebill.lines import Line, lines_hash
 from rebill.money import parse_decimal
 from rebill.normalize.catalog import connect
+from rebill.periods import Period
 from rebill.sql import literal
 
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TITLE_MAX = 255
 
 
@@ -55,10 +55,17 @@ class Invoice:
         out = []
         for i, line in enumerate(self.lines):
             suffix = f" [{self.marker}]" if i == 0 else ""
-            out.append(line.title()[: TITLE_MAX - len(suffix)] + suffix)
+            out.append(clean_title(line.title())[: TITLE_MAX - len(suffix)] + suffix)
         return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def clean_title(text: str) -> str:
+    """A line title safe to send: control, bidi-override and line-separator characters
+    become one space, runs of spaces one, no leading/trailing space (cut by the caller)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def invoice_key(tenant_id: str, period: str) -> str:
@@ -73,9 +80,8 @@ def marker_for(key: str) -> str:
 
 
 def check_period(period: str) -> str:
-    if not PERIOD_RE.match(period):
-        raise ConfigError(f"--period {period!r}: expected YYYY-MM")
-    return period
+    """``YYYY-MM`` exactly (:meth:`rebill.periods.Period.parse`), else ConfigError."""
+    return Period.parse(period).label
 
 
 def line_from_row(row: dict[str, object]) -> Line:

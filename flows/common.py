@@ -16,6 +16,7 @@ from rebill.config import DEFAULT_CONFIG, Config, load_config
 from rebill.connectors.registry import validate_source_config
 from rebill.errors import RebillError
 from rebill.normalize.store import use as use_lake
+from rebill.redact import install_log_filter, redact, register_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,8 +27,8 @@ ConfigOpt = Annotated[
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one line to stderr and exit non-zero."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    """Print one line to stderr (secrets masked) and exit non-zero."""
+    typer.secho(f"error: {redact(message)}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 
@@ -50,10 +51,21 @@ def open_config(path: Path | None) -> Config:
     place a run turns a file into a working configuration.
     """
     cfg = load_config(path)
+    register_env(secret_env_names(cfg))
     for source_id, raw in cfg.sources.items():
         validate_source_config(source_id, raw, str(cfg.file or DEFAULT_CONFIG))
     use_lake(cfg)
     return cfg
+
+
+def secret_env_names(cfg: Config) -> list[str]:
+    """Every environment variable a ``*_env`` key of ``cfg`` names (sources, exporters)."""
+    names = [str(v) for raw in cfg.sources.values() for k, v in raw.items()
+             if k.endswith("_env") and isinstance(v, str)]
+    for target in (cfg.exporters.fossbilling, cfg.exporters.blesta):
+        if target is not None:
+            names += [str(v) for k, v in target.model_dump().items() if k.endswith("_env")]
+    return names
 
 
 def config(path: Path | None) -> Config:
@@ -64,6 +76,7 @@ def config(path: Path | None) -> Config:
 def setup_logging(verbose: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    install_log_filter()
     for noisy in ("botocore", "urllib3", "httpx", "httpcore", "prefect", "azure", "google"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

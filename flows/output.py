@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -62,3 +62,40 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
     out += [line(r) for r in cells]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)
+
+
+def stream(columns: Sequence[str], batches: Iterable[Sequence[Sequence[Any]]], fmt: str,
+           limit: int, echo: Callable[[str], None]) -> bool:
+    """Write the rows through ``echo`` (at most ``limit``, 0 = all); True if rows were cut.
+
+    CSV and JSON go out batch by batch; a table needs its column widths, so it
+    holds at most ``limit`` rows.
+    """
+    kept: list[Sequence[Any]] = []
+    shown = 0
+    cut = False
+    first = True
+    if fmt == "csv":
+        echo(render(columns, [], "csv"))
+    elif fmt == "json":
+        echo("[")
+    for batch in batches:
+        rows = list(batch)
+        if limit and shown + len(rows) > limit:
+            rows, cut = rows[:limit - shown], True
+        shown += len(rows)
+        if fmt == "table":
+            kept += rows
+        elif fmt == "csv" and rows:
+            echo(render(columns, rows, "csv").split("\n", 1)[1])
+        elif fmt == "json" and rows:
+            text = render(columns, rows, "json")[2:-2]  # the objects, without [ and ]
+            echo(("" if first else ",\n") + text)
+            first = False
+        if cut:
+            break
+    if fmt == "table":
+        echo(render(columns, kept, "table"))
+    elif fmt == "json":
+        echo("]")
+    return cut

@@ -14,10 +14,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from rebill.atomic import clean_stale_staging
 from rebill.config import Config
 from rebill.connectors.base import Connector, Context
 from rebill.connectors.registry import build
 from rebill.errors import ConfigError, RebillError, RetriableConnectorError
+from rebill.layout import tmp_dir
 from rebill.normalize.catalog import ensure_layout
 from rebill.normalize.lake import load_partition
 from rebill.normalize.store import use as use_lake
@@ -81,6 +83,7 @@ def plan(
         raise ConfigError("give both --start and --end, or neither")
     if start and end and end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
+    clean_stale_staging(tmp_dir(cfg.home))  # what killed runs left
     # unknown ids and bad configs are the user's error: stop before any work
     connectors = {source_id: connector(cfg, source_id, today) for source_id in chosen}
     pairs: list[tuple[str, Period]] = []

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rebill import duck
-from rebill.atomic import atomic_write, commit_file, temp_path
+from rebill.atomic import atomic_write
 from rebill.datasets import EXPORTS, RATED_FILES
 from rebill.layout import (
     SCHEMA_DIR,
@@ -175,31 +175,29 @@ def connect(home: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConne
 
 
 def refresh_catalog(home: Path) -> bool:
-    """(Re)write ``<home>/rebill.duckdb``: the views, portable (see the module doc).
+    """(Re)build ``<home>/rebill.duckdb`` aside and rename it into place.
 
-    Returns False (and logs why) when the file cannot be written; the old
-    catalog then stays as it was.
+    The new file (DuckDB storage ``STORAGE_VERSION``, views relative to the
+    home: see the module doc) is written under a temporary name beside the
+    catalog, detached (checkpointed, no WAL left) and renamed over the old one,
+    so an analyst's read-only open at any instant finds a complete catalog, and
+    one holding the old file open keeps reading it until they reopen. Returns
+    True.
     """
     ensure_layout(home)
     home = home.resolve()
     target = catalog_file(home)
-    tmp = temp_path(target)
-    con = duck.connect()
-    try:
-        con.execute(f"SET file_search_path = {literal(home)}")
-        con.execute(f"ATTACH {literal(tmp)} AS catalog (STORAGE_VERSION '{STORAGE_VERSION}')")
-        con.execute("USE catalog")
-        for sql in view_sql(home, relative=True).values():
-            con.execute(sql)
-        con.execute("USE memory")
-        con.execute("DETACH catalog")
-        commit_file(tmp, target)
-    except (duckdb.Error, OSError) as err:
-        log.warning("catalog %s was not refreshed (%s); its views are refreshed on the next run",
-                    target, str(err).splitlines()[0])
-        return False
-    finally:
-        con.close()
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    with atomic_write(target) as tmp:
+        con = duck.connect()
+        try:
+            con.execute(f"SET file_search_path = {literal(home)}")
+            con.execute(f"ATTACH {literal(tmp)} AS catalog (STORAGE_VERSION '{STORAGE_VERSION}')")
+            con.execute("USE catalog")
+            for sql in view_sql(home, relative=True).values():
+                con.execute(sql)
+            con.execute("USE memory")
+            con.execute("DETACH catalog")
+        finally:
+            con.close()
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return True

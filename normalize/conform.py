@@ -20,6 +20,9 @@ from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMN
 from rebill.sql import literal_list
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+# The longest text cell (and Tags, as JSON text) a cost row may carry; longer is
+# an export error or an attack, never a bill line.
+MAX_CELL_CHARS = 65_536
 
 
 def _where(source_id: str, sb: SourceBatch, row: int | None, column: str) -> str:
@@ -117,9 +120,22 @@ def _checks(period: Period) -> list[tuple[str, str, str]]:
         ("BillingPeriodStart",
          f"\"BillingPeriodStart\" <> TIMESTAMPTZ '{period.start_ts.isoformat()}'",
          f"is not in billing period {period.label}"),
+        ("BillingPeriodEnd",
+         f"\"BillingPeriodEnd\" <> TIMESTAMPTZ '{period.end_ts.isoformat()}'",
+         f"is not the end of billing period {period.label} ({period.end_ts.isoformat()})"),
         ("ChargeFrequency",
          "\"ChargeCategory\" = 'Purchase' AND \"ChargeFrequency\" = 'Usage-Based'",
          "is Usage-Based on a Purchase"),
+    ]
+    checks += [
+        (col.name, f'length("{col.name}") > {MAX_CELL_CHARS}',
+         f"is longer than {MAX_CELL_CHARS} characters")
+        for col in SOURCE_COLUMNS if col.sql == "VARCHAR"
+    ]
+    checks += [
+        (col.name, f'length(CAST("{col.name}" AS VARCHAR)) > {MAX_CELL_CHARS}',
+         f"is longer than {MAX_CELL_CHARS} characters")
+        for col in SOURCE_COLUMNS if col.sql.startswith("MAP")
     ]
     return checks
 
@@ -146,5 +162,8 @@ def first_violation(con: duckdb.DuckDBPyConnection, relation: str, period: Perio
 
 def describe_violation(source_id: str, origin: str, hit: tuple[int, str, str, object]) -> str:
     line, column, problem, value = hit
-    shown = "" if value is None else f" ({value!r})"
+    text = None if value is None else repr(value)
+    if text is not None and len(text) > 80:
+        text = f"{text[:80]}... ({len(text)} characters)"
+    shown = "" if text is None else f" ({text})"
     return f"source {source_id}: {origin}, row {line}, column {column}: value{shown} {problem}"

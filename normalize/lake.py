@@ -147,6 +147,7 @@ def _write(
     con = duck.connect()
     rows = 0
     totals: dict[str, Decimal] = {}
+    origin = "-"  # the part being read, named in DuckDB's own errors
     try:
         if extract.sql_parts is None:
             spans = _stage_batches(con, source_id, extract, staged, progress)
@@ -155,6 +156,7 @@ def _write(
             spans, parts = [], list(extract.sql_parts())
         selects = []
         for i, part in enumerate(parts):
+            origin = part.origin
             relation = conformed_sql(con, source_id, part.origin, part.sql)
             hit = first_violation(con, relation, period)
             if hit is not None:
@@ -164,11 +166,11 @@ def _write(
                     hit = (row, *hit[1:])
                 raise DataContractError(describe_violation(source_id, origin, hit))
             names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
-            selects.append(
+            selects.append((part.origin,
                 f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(i)} AS x_row_id, "
                 f"'{load_id}' AS x_load_id FROM ({relation})"
-            )
-        _write_parts(con, selects, tmp)
+            ))
+        _write_parts(con, source_id, selects, tmp)
         for cur, total, n in con.execute(
             f"SELECT BillingCurrency, sum(BilledCost), count(*) FROM {_scan(tmp)} "
             "GROUP BY 1 ORDER BY 1"
@@ -176,11 +178,15 @@ def _write(
             totals[cur] = total
             rows += n
         commit(tmp)
-    except RebillError as err:
+    except (RebillError, duckdb.Error) as exc:
+        err = exc if isinstance(exc, RebillError) else DataContractError(
+            f"source {source_id}: {origin}: {duck.error_line(exc)}")
         append_load(home, LoadRecord(
             load_id, source_id, period.label, extract.fingerprint, rows, None, None,
             started, datetime.now(UTC), "failed", str(err)))
-        raise
+        if err is exc:
+            raise
+        raise err from None
     finally:
         tmp.unlink(missing_ok=True)
         staged.unlink(missing_ok=True)
@@ -202,7 +208,8 @@ def _scan(path: Path) -> str:
 ROW_GROUP_ROWS = 131_072
 
 
-def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[str], tmp: Path) -> None:
+def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
+                 selects: list[tuple[str, str]], tmp: Path) -> None:
     """Stream each part's rows, in order, into one Parquet file of fixed-size row groups.
 
     One DuckDB query per part streamed through Arrow keeps memory flat (a
@@ -211,17 +218,28 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[str], tmp: Path) 
     DuckDB happens to chunk its output.
     """
     pending: list[pa.RecordBatch] = []
-    held = 0
     with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
-        for sql in selects:
-            for batch in con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS):
-                # one schema for every part (DuckDB's nullability and map naming vary)
-                pending.append(batch if batch.schema == ARROW_SCHEMA else batch.cast(ARROW_SCHEMA))
-                held += batch.num_rows
-                while held >= ROW_GROUP_ROWS:
-                    table = pa.Table.from_batches(pending)
-                    writer.write_table(table.slice(0, ROW_GROUP_ROWS))
-                    rest = table.slice(ROW_GROUP_ROWS)
-                    pending, held = rest.to_batches(), rest.num_rows
-        if held:
+        for origin, sql in selects:
+            try:
+                _stream_part(con, sql, writer, pending)
+            except duckdb.Error as err:  # a value DuckDB could not read or convert
+                raise DataContractError(
+                    f"source {source_id}: {origin}: {duck.error_line(err)}") from None
+        if pending:
             writer.write_table(pa.Table.from_batches(pending))
+
+
+def _stream_part(con: duckdb.DuckDBPyConnection, sql: str, writer: pq.ParquetWriter,
+                 pending: list[pa.RecordBatch]) -> None:
+    """Append ``sql``'s rows to ``pending`` (in place), writing every full row group."""
+    held = sum(b.num_rows for b in pending)
+    for batch in con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS):
+        # one schema for every part (DuckDB's nullability and map naming vary)
+        pending.append(batch if batch.schema == ARROW_SCHEMA else batch.cast(ARROW_SCHEMA))
+        held += batch.num_rows
+        while held >= ROW_GROUP_ROWS:
+            table = pa.Table.from_batches(pending)
+            writer.write_table(table.slice(0, ROW_GROUP_ROWS))
+            rest = table.slice(ROW_GROUP_ROWS)
+            pending[:] = rest.to_batches()
+            held = rest.num_rows

@@ -19,10 +19,11 @@ from typing import Any
 
 import duckdb
 
-from rebill.atomic import home_lock
+from rebill.atomic import clean_stale_staging, home_lock
 from rebill.config import Config
 from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES, RATED_COSTS, UNALLOCATED
 from rebill.errors import RatingError
+from rebill.layout import tmp_dir
 from rebill.lines import Line, lines_hash
 from rebill.money import minor_units, round_money
 from rebill.normalize.catalog import connect, ensure_layout
@@ -316,6 +317,7 @@ def rate_period(
     staged: Path | None = None
     try:
         with home_lock(home, f"rate-{period.label}", wait=600):
+            clean_stale_staging(tmp_dir(home))  # what killed runs left
             _tenants_table(db, cfg)
             fx_file = load_rates(db, cfg)
             build_rows(db, cfg, period)

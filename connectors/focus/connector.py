@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import glob as globlib
 import hashlib
 import logging
@@ -13,7 +14,13 @@ import duckdb
 
 from rebill import duck
 from rebill.connectors.base import ConnectorSpec, Context, Extract, SourceConfig, SqlPart
-from rebill.connectors.focus.mapping import FALLBACKS, cast_expr, resolve_columns
+from rebill.connectors.focus.mapping import (
+    FALLBACKS,
+    PARSE_HINTS,
+    cast_expr,
+    must_parse,
+    resolve_columns,
+)
 from rebill.errors import DataContractError, FatalConnectorError
 from rebill.periods import Period
 from rebill.schema import SOURCE_COLUMNS
@@ -75,8 +82,8 @@ class FocusConnector:
                 source_type = str(types[found[col.name]])
                 expr = cast_expr(col.name, col.sql, found[col.name], source_type)
                 exprs.append(f'{expr} AS "{col.name}"')
-                if source_type == "VARCHAR" and col.sql != "VARCHAR":  # text that must parse
-                    raws.append(f'{ident(found[col.name])} AS "_raw_{col.name}"')
+                if must_parse(col.sql, source_type):  # text (or floats) that must parse
+                    raws.append(f'CAST({ident(found[col.name])} AS VARCHAR) AS "_raw_{col.name}"')
                     checked.append(col.name)
         inner = f"SELECT {', '.join(exprs + raws)} FROM {scan}"
         outer = ["_line"]
@@ -86,21 +93,47 @@ class FocusConnector:
                 quoted = ", ".join(ident(c) for c in options)
                 outer.append(f'coalesce({quoted}) AS "{col.name}"')
             elif col.required:
+                ragged = self._ragged_row(path, list(types))
                 raise DataContractError(
-                    f"source {self.source_id}: {path}: required FOCUS column {col.name} missing"
+                    f"source {self.source_id}: {path}: " + (
+                        ragged or f"required FOCUS column {col.name} missing")
                 )
+        # the column's own parsed value, before any fallback: a value that does not
+        # parse is an error, never silently replaced by the fallback column
+        outer += [f'"{c}" AS "_own_{c}"' for c in checked]
         outer += [f'"_raw_{c}"' for c in checked]
         return f"SELECT {', '.join(outer)} FROM ({inner})"
+
+    def _ragged_row(self, path: Path, columns: list[str]) -> str | None:
+        """For a CSV the sniffer read as one column: the first row whose field count
+        differs from the header's (DuckDB gives up on the dialect instead)."""
+        if self._format(path) != "csv" or len(columns) != 1 or "," not in columns[0]:
+            return None
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                reader = csv.reader(fh)
+                header = next(reader, [])
+                for row in reader:
+                    if row and len(row) != len(header):
+                        return (f"row {reader.line_num}: {len(row)} fields, the header has "
+                                f"{len(header)}")
+        except (UnicodeDecodeError, csv.Error) as err:
+            return f"not a readable UTF-8 CSV: {err}"
+        return None
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         return duck.connect()
 
     def _file_periods(self, con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
         if path not in self._periods:
-            rows = con.execute(
-                f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM "
-                f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL"
-            ).fetchall()
+            try:
+                rows = con.execute(
+                    f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM "
+                    f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL"
+                ).fetchall()
+            except duckdb.Error as err:  # corrupt, truncated or empty file, bad encoding
+                raise DataContractError(
+                    f"source {self.source_id}: {path}: {duck.error_line(err)}") from None
             self._periods[path] = {r[0] for r in rows}
         return self._periods[path]
 
@@ -136,9 +169,13 @@ class FocusConnector:
         parts = []
         for path in files:
             with self._connect() as con:
-                mapped = self._mapped(con, path)
-                self._check_parse(con, path, mapped)
-                present = set(_columns(con, mapped))
+                try:
+                    mapped = self._mapped(con, path)
+                    self._check_parse(con, path, mapped)
+                    present = set(_columns(con, mapped))
+                except duckdb.Error as err:
+                    raise DataContractError(
+                        f"source {self.source_id}: {path}: {duck.error_line(err)}") from None
             canon = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name in present)
             parts.append(SqlPart(
                 origin=str(path),
@@ -151,7 +188,7 @@ class FocusConnector:
         """Name the first value that did not parse (file, line, column, value)."""
         cols = _columns(con, mapped)
         checks = [
-            f'("{c}" IS NULL AND "_raw_{c}" IS NOT NULL AND '
+            f'("_own_{c}" IS NULL AND "_raw_{c}" IS NOT NULL AND '
             f"trim(CAST(\"_raw_{c}\" AS VARCHAR)) NOT IN ('NULL', ''))"
             for c in cols if not c.startswith("_") and f"_raw_{c}" in cols
         ]
@@ -166,11 +203,17 @@ class FocusConnector:
         row = dict(zip(cols, flagged, strict=True))
         for c in cols:
             raw = row.get(f"_raw_{c}")
-            if not c.startswith("_") and row[c] is None and raw not in (None, "", "NULL"):
+            own = row.get(f"_own_{c}")
+            if not c.startswith("_") and own is None and raw is not None and (
+                    raw.strip() not in ("", "NULL")):
                 raise DataContractError(
                     f"source {self.source_id}: {path}, row {row['_line']}, column {c}: "
-                    f"cannot parse {raw!r}"
+                    f"cannot parse {_shown(raw)}{PARSE_HINTS.get(c, '')}"
                 )
+
+
+def _shown(raw: str, limit: int = 80) -> str:
+    return repr(raw) if len(raw) <= limit else repr(raw[:limit]) + f"... ({len(raw)} characters)"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:

@@ -31,6 +31,20 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
 }
 
 NULL_STRINGS = ("NULL", "null", "")
+FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+
+# What a value that does not parse should have been (added to the one-line error).
+PARSE_HINTS = {
+    "Tags": " (Tags must be a JSON object)",
+    **{c.name: f" (an amount that fits {MONEY_SQL}: no NaN/inf)" for c in SOURCE_COLUMNS
+       if c.sql == MONEY_SQL},
+}
+
+
+def must_parse(sql_type: str, source_type: str) -> bool:
+    """Whether a value of ``source_type`` may fail to become ``sql_type`` (and is checked)."""
+    return (source_type == "VARCHAR" and sql_type != "VARCHAR") or (
+        sql_type == MONEY_SQL and source_type in FLOAT_TYPES)
 
 
 def resolve_columns(file_columns: list[str]) -> dict[str, str]:
@@ -60,8 +74,8 @@ def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str =
     if (source_type == sql_type and sql_type != "VARCHAR") or (
             canonical == "Tags" and source_type.startswith("MAP")):
         return col if canonical != "Tags" else f"CAST({col} AS MAP(VARCHAR, VARCHAR))"
-    if sql_type == MONEY_SQL and source_type in ("DOUBLE", "FLOAT", "REAL"):
-        return f"CAST(CAST({col} AS VARCHAR) AS {MONEY_SQL})"
+    if sql_type == MONEY_SQL and source_type in FLOAT_TYPES:  # NaN, inf, 1e30: NULL, then named
+        return f"TRY_CAST(CAST({col} AS VARCHAR) AS {MONEY_SQL})"
     if sql_type == MONEY_SQL and (source_type.startswith("DECIMAL") or "INT" in source_type):
         return f"CAST({col} AS {MONEY_SQL})"
     if sql_type == "TIMESTAMPTZ" and source_type.startswith("TIMESTAMP"):
@@ -73,8 +87,10 @@ def cast_expr(canonical: str, sql_type: str, source_col: str, source_type: str =
         )
         return f"CASE lower({raw}) {cases} ELSE {raw} END"
     if canonical == "Tags":
-        return (
-            f"CASE WHEN {raw} IS NULL THEN NULL ELSE map_from_entries(list_transform("
+        return (  # anything but a JSON object: NULL here, named by the parse check
+            f"CASE WHEN {raw} IS NULL OR NOT coalesce(json_valid({raw}), false) "
+            f"OR json_type(TRY_CAST({raw} AS JSON)) <> 'OBJECT' THEN NULL "
+            "ELSE map_from_entries(list_transform("
             f"map_entries(CAST(CAST({raw} AS JSON) AS MAP(VARCHAR, JSON))), "
             "lambda e: {'key': e.key, 'value': CASE WHEN json_type(e.value) = 'VARCHAR' "
             "THEN e.value->>'$' ELSE CAST(e.value AS VARCHAR) END})) END"

@@ -6,11 +6,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 
 from rebill.flows.common import ConfigOpt, config, fail, quiet_prefect_env, setup_logging, user_errors
-from rebill.flows.output import render
+from rebill.flows.output import stream
 from rebill.flows.pipeline import LoadOutcome
 
 Engine = Annotated[
@@ -19,6 +18,7 @@ Engine = Annotated[
                  help="prefect (flows, default) or local (same work, no Prefect start-up)"),
 ]
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", "-s", help="source id (repeatable)")]
+DEFAULT_SQL_LIMIT = 1000
 ForceOpt = Annotated[bool, typer.Option("--force", help="reload even if the fingerprint is unchanged")]
 
 
@@ -112,32 +112,28 @@ def register(app: typer.Typer) -> None:
         query: Annotated[str, typer.Argument(help="a read-only query over the catalog's views")],
         config_path: ConfigOpt = None,
         fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+        limit: Annotated[int, typer.Option(
+            "--limit", help="show at most N rows (0: all; says when it cut)")] = DEFAULT_SQL_LIMIT,
     ) -> None:
-        """Query the catalog (read-only): costs, loads, rated_costs, invoice_lines, ..."""
+        """Query the catalog read-only: costs, loads, rated_costs, invoice_lines, ...
+
+        Only SELECT (WITH, DESCRIBE, SHOW, SUMMARIZE) and plain EXPLAIN run; files
+        outside the home cannot be read.
+        """
         if fmt not in ("table", "csv", "json"):
             fail(f"--format must be table, csv or json, not {fmt!r}")
+        if limit < 0:
+            fail(f"--limit must be 0 (all rows) or more, not {limit}")
         cfg = config(config_path)
-        from rebill.normalize.catalog import connect
+        from rebill.normalize.analyst import analyst_connect, run_query
 
         with user_errors():
-            con = connect(cfg.home, cfg.rebill.memory_limit)
-        try:
-            statements = con.extract_statements(query)
-        except duckdb.Error as err:
-            fail(str(err).splitlines()[0])
-        allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-        if not statements or any(s.type not in allowed for s in statements):
-            fail("rebill sql runs read-only queries only (SELECT, WITH ... SELECT, EXPLAIN)")
-        try:
-            result = None
-            for st in statements:
-                result = con.execute(st)
-            assert result is not None
-            columns = [d[0] for d in result.description or []]
-            rows = result.fetchall()
-        except duckdb.Error as err:
-            fail(" ".join(str(err).split()))
-        typer.echo(render(columns, rows, fmt))
+            con = analyst_connect(cfg.home, cfg.rebill.memory_limit)
+            columns, batches = run_query(con, query)
+            cut = stream(columns, batches, fmt, limit, typer.echo)
+        if cut:
+            typer.secho(f"(first {limit} rows shown; use --limit to see more, --limit 0 for all)",
+                        err=True)
 
     @app.command()
     def check(config_path: ConfigOpt = None) -> None:

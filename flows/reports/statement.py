@@ -15,7 +15,6 @@ rounding. Money is formatted in the tenant's ``locale`` (babel).
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import mimetypes
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from rebill import csvsafe
 from rebill.config import Config, Tenant
 from rebill.errors import ConfigError
 from rebill.flows.reports.charts import Bar, bar_chart, column_chart
@@ -266,7 +266,7 @@ def usage_csv(con: duckdb.DuckDBPyConnection, period: Period, tenant_id: str) ->
                  r.service NULLS FIRST, sku_id NULLS FIRST, resource_id NULLS FIRST,
                  unit NULLS FIRST, currency""", [period.label, tenant_id])
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csvsafe.writer(buf)
     writer.writerow(USAGE_COLUMNS)
     for row in cur.fetchall():
         writer.writerow([_csv_text(v) for v in row])

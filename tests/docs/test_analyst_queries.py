@@ -17,7 +17,7 @@ import pytest
 from rebill.layout import catalog_file
 from rebill.normalize.catalog import VIEW_NAMES, refresh_catalog
 from tests.conftest import REPO
-from tests.reports.demo import build_demo
+from tests.unit.flows.reports.demo import build_demo
 
 DOC = REPO / "docs" / "analysts.md"
 QUERIES = re.findall(r"```sql\n(.*?)```", DOC.read_text(), flags=re.S)

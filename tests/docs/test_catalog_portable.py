@@ -15,7 +15,7 @@ from rebill.layout import catalog_file
 from rebill.normalize.catalog import refresh_catalog
 from tests.docs.lts_duckdb import LTS_VERSION, lts_path, run_queries
 from tests.docs.test_analyst_queries import QUERIES
-from tests.reports.demo import build_demo
+from tests.unit.flows.reports.demo import build_demo
 
 ZONES = ["UTC", "America/New_York"]
 

@@ -29,6 +29,7 @@ def rebill(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_ingest_then_sql_formats(cfg_path: Path) -> None:
     code, out, _ = rebill("ingest", "--config", str(cfg_path), "--engine", "local")
     assert code == 0, out

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import REPO, SAMPLES
 
+pytestmark = pytest.mark.slow  # seconds each: Prefect, subprocesses or many examples
+
 
 def rebill(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "REBILL_CONFIG"}

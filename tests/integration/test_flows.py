@@ -13,7 +13,7 @@ from rebill.config import load_config
 from rebill.normalize.catalog import connect
 from tests.conftest import SAMPLES
 
-pytestmark = pytest.mark.prefect
+pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from rebill.flows.pipeline import load_one
 from rebill.normalize.catalog import connect
 from tests.helpers import row, table
 
+pytestmark = pytest.mark.slow  # seconds each: Prefect, subprocesses or many examples
+
 CONFIG = """
 [rebill]
 home = "home"

@@ -17,6 +17,8 @@ import pytest
 from rebill.config import load_config
 from tests.conftest import REPO, SAMPLES
 
+pytestmark = pytest.mark.slow  # seconds each: Prefect, subprocesses or many examples
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -19,6 +19,8 @@ from rebill.periods import Period
 from rebill.rating import rate_period
 from tests.conftest import SAMPLES
 
+pytestmark = pytest.mark.slow  # seconds each: Prefect, subprocesses or many examples
+
 SAMPLE = SAMPLES / "focus" / "focus_1.0_sample_1000rows.csv"
 BUCKET = "rebill-lake"
 SEP = Period.of(date(2024, 9, 1))

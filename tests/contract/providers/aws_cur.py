@@ -15,8 +15,8 @@ from moto import mock_aws
 from rebill.connectors.base import Context
 from rebill.connectors.registry import build
 from rebill.periods import Period
-from tests.connectors.aws import cur_fixtures as fx
 from tests.contract.case import ContractCase
+from tests.unit.connectors.aws import cur_fixtures as fx
 
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
        "AWS_DEFAULT_REGION": "us-east-1"}

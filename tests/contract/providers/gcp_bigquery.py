@@ -12,9 +12,9 @@ from unittest import mock
 from rebill.connectors.base import Context
 from rebill.connectors.registry import build
 from rebill.periods import Period
-from tests.connectors.gcp import export_fixtures as fx
 from tests.contract.case import ContractCase
 from tests.fakes.bigquery import FakeBigQuery
+from tests.unit.connectors.gcp import export_fixtures as fx
 
 
 @contextmanager

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -134,7 +133,7 @@ def test_killed_writer_leaves_previous_partition(home: Path) -> None:
     before = path.read_bytes()
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_SCRIPT, str(home)], cwd=REPO,
-        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"started"
@@ -145,6 +144,7 @@ def test_killed_writer_leaves_previous_partition(home: Path) -> None:
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stdout.close()
     assert path.read_bytes() == before
     con = connect(home)
     assert con.execute("SELECT count(*) FROM costs").fetchall() == [(7,)]
@@ -183,3 +183,5 @@ def test_analyst_holding_catalog_does_not_fail_a_run(home: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

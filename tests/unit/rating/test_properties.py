@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.rating.lakebuild import lines_of, rate, row, tenant
+
+pytestmark = pytest.mark.slow  # seconds each: Prefect, subprocesses or many examples
 
 SETTINGS = settings(max_examples=20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

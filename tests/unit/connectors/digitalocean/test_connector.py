@@ -17,8 +17,8 @@ from rebill.layout import partition_file
 from rebill.normalize.catalog import ensure_layout
 from rebill.normalize.lake import load_partition
 from rebill.periods import Period
-from tests.connectors.digitalocean.conftest import make_connector
 from tests.fakes.digitalocean import FakeDigitalOcean
+from tests.unit.connectors.digitalocean.conftest import make_connector
 
 OCT, NOV = Period(date(2026, 10, 1)), Period(date(2026, 11, 1))
 

@@ -19,7 +19,7 @@ from rebill.retry import Retry
 from tests.fakes.blesta import FakeBlesta
 from tests.fakes.fossbilling import FakeFossBilling
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FB_ENV = "TEST_FOSSBILLING_KEY"
 BL_USER_ENV = "TEST_BLESTA_USER"
 BL_KEY_ENV = "TEST_BLESTA_KEY"

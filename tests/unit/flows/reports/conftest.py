@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from rebill.config import Config
-from tests.reports.demo import build_demo
+from tests.unit.flows.reports.demo import build_demo
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.connectors.gcp import export_fixtures as fx
 from tests.fakes.bigquery import FakeBigQuery
+from tests.unit.connectors.gcp import export_fixtures as fx
 
 
 @pytest.fixture

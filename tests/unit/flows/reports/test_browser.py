@@ -22,9 +22,9 @@ from rebill.flows.reports.page import local_money
 from rebill.normalize.catalog import connect
 from rebill.periods import Period
 from tests.conftest import REPO
-from tests.reports.demo import PERIOD
+from tests.unit.flows.reports.demo import PERIOD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -21,7 +21,7 @@ from rebill.errors import ConfigError, RetriableConnectorError
 from rebill.layout import partition_file
 from rebill.normalize.lake import load_partition
 from rebill.periods import Period
-from tests.connectors.aws import ce_fixtures as fx
+from tests.unit.connectors.aws import ce_fixtures as fx
 
 OCT = Period(date(2026, 10, 1))
 

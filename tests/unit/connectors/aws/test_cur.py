@@ -20,7 +20,7 @@ from rebill.layout import partition_file
 from rebill.normalize.lake import load_partition
 from rebill.periods import Period
 from tests.conftest import REPO
-from tests.connectors.aws import cur_fixtures as fx
+from tests.unit.connectors.aws import cur_fixtures as fx
 
 OCT = Period(date(2026, 10, 1))
 

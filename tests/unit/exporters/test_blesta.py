@@ -13,8 +13,8 @@ from rebill.errors import ExportError
 from rebill.exporters import export_period, ledger
 from rebill.exporters.blesta import php_form
 from rebill.retry import Retry
-from tests.exporters.conftest import BL_KEY_ENV, LINES, expected, write_lines
 from tests.fakes.blesta import FakeBlesta
+from tests.unit.exporters.conftest import BL_KEY_ENV, LINES, expected, write_lines
 
 P = "2026-10"
 

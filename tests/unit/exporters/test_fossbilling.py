@@ -13,8 +13,8 @@ from rebill.errors import ConfigError, ExportError
 from rebill.exporters import export_period, ledger
 from rebill.normalize.catalog import connect
 from rebill.retry import Retry
-from tests.exporters.conftest import FB_ENV, LINES, expected, write_lines
 from tests.fakes.fossbilling import FakeFossBilling
+from tests.unit.exporters.conftest import FB_ENV, LINES, expected, write_lines
 
 P = "2026-10"
 

@@ -19,7 +19,7 @@ from rebill.flows.reports.page import local_money
 from rebill.money import round_money
 from rebill.normalize.catalog import connect
 from rebill.periods import Period
-from tests.reports.demo import PERIOD
+from tests.unit.flows.reports.demo import PERIOD
 
 
 def _lines(cfg: Config, tenant: str) -> list[tuple[str, Decimal, str]]:

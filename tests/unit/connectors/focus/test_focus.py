@@ -43,6 +43,7 @@ def load_all(tmp_path: Path) -> Path:
     return home
 
 
+@pytest.mark.slow
 def test_sample_totals_exact_per_provider(tmp_path: Path) -> None:
     (tmp_path / "exports").mkdir()
     shutil.copy(SAMPLE, tmp_path / "exports" / "s.csv")
@@ -53,6 +54,7 @@ def test_sample_totals_exact_per_provider(tmp_path: Path) -> None:
     assert con.execute("SELECT count(*) FROM costs").fetchall() == [(1000,)]
 
 
+@pytest.mark.slow
 def test_sample_quirks(tmp_path: Path) -> None:
     (tmp_path / "exports").mkdir()
     shutil.copy(SAMPLE, tmp_path / "exports" / "s.csv")

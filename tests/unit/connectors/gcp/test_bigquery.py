@@ -17,8 +17,8 @@ from rebill.errors import ConfigError, FatalConnectorError
 from rebill.layout import partition_file, state_dir
 from rebill.normalize.lake import load_partition
 from rebill.periods import Period
-from tests.connectors.gcp import export_fixtures as fx
 from tests.fakes.bigquery import FakeBigQuery
+from tests.unit.connectors.gcp import export_fixtures as fx
 
 OCT = Period(date(2026, 10, 1))
 
@@ -148,7 +148,8 @@ def test_bundled_sample_from_local_ndjson_reconciles(tmp_path: Path) -> None:
     assert OCT in conn.periods(date(2026, 10, 1), date(2026, 10, 31))
     home = tmp_path / "home"
     result = load_partition(home, conn, OCT)
-    rows = [json.loads(line) for line in (folder / "export_202610.jsonl").open()]
+    rows = [json.loads(line) for line in
+            (folder / "export_202610.jsonl").read_text().splitlines() if line.strip()]
     expected = fx.expected_net(
         [{**r, "cost": repr(r["cost"]),
           "credits": [{**c, "amount": repr(c["amount"])} for c in r["credits"]]} for r in rows])

@@ -16,8 +16,8 @@ from rebill.layout import partition_file
 from rebill.normalize.catalog import ensure_layout
 from rebill.normalize.lake import load_partition
 from rebill.periods import Period
-from tests.connectors.linode.conftest import make_connector
 from tests.fakes.linode import FakeLinode
+from tests.unit.connectors.linode.conftest import make_connector
 
 SEP, OCT, NOV = (Period(date(2026, m, 1)) for m in (9, 10, 11))
 

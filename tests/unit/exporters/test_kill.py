@@ -14,8 +14,8 @@ import pytest
 from rebill.config import Config
 from rebill.exporters import export_period
 from rebill.retry import Retry
-from tests.exporters.conftest import FB_ENV, REPO_ROOT, expected
 from tests.fakes.fossbilling import FakeFossBilling
+from tests.unit.exporters.conftest import FB_ENV, REPO_ROOT, expected
 
 SCRIPT = textwrap.dedent("""
     import json, os, signal, sys

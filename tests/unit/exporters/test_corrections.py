@@ -12,7 +12,7 @@ from rebill.errors import ExportError
 from rebill.exporters import corrections_for, export_period
 from rebill.exporters.corrections import rating_hook
 from rebill.periods import Period
-from tests.exporters.conftest import LINES, write_lines
+from tests.unit.exporters.conftest import LINES, write_lines
 
 SEP, OCT, NOV = "2026-09", "2026-10", "2026-11"
 ACME = [ln for ln in LINES if ln["tenant_id"] == "acme"]

@@ -12,8 +12,8 @@ from rebill.config import Config
 from rebill.exporters import export_period
 from rebill.flows.cli import app
 from rebill.normalize.catalog import connect
-from tests.exporters.conftest import FB_ENV
 from tests.fakes.fossbilling import FakeFossBilling
+from tests.unit.exporters.conftest import FB_ENV
 
 P = "2026-10"
 
