@@ -47,6 +47,8 @@ def test_read_only_opens_never_fail_during_refreshes(home: Path, tmp_path: Path)
     finally:
         stop.touch()
         proc.wait(timeout=120)
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert int(opens) >= 50
     assert int(failures) == 0, error
     leftovers = [p.name for p in home.iterdir() if p.name.startswith(".rebill.duckdb")]
