@@ -115,6 +115,11 @@ class Match(Strict):
 
 
 class Billing(Strict):
+    """The tenant as a billing customer: shown on statements, used by exporters."""
+
+    name: str | None = None  # legal name on the statement (default: the tenant's name)
+    address: str | None = None  # free text; newlines are kept on the statement
+    tax_id: str | None = None
     email: str | None = None
     fossbilling: int | None = None
     blesta: int | None = None
@@ -124,6 +129,30 @@ class Billing(Strict):
 
 
 TargetName = Literal["file", "fossbilling", "blesta"]
+
+
+def _check_locale(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(value)
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(f"unknown locale {value!r} (use a code like en_US, de_DE, fr_FR)") \
+            from None
+    return value
+
+
+class Issuer(Strict):
+    """Who sends the statements (``[issuer]``)."""
+
+    name: str
+    address: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+    logo: Path | None = None  # PNG/JPEG/SVG, relative to the config file
+    payment_days: int = Field(default=30, ge=0, le=365)  # due date = issue date + this
 
 
 class Tenant(Strict):
@@ -139,6 +168,12 @@ class Tenant(Strict):
     taxable: bool = True
     match: list[Match] = Field(default_factory=list)
     billing: Billing = Field(default_factory=Billing)
+    locale: str | None = None  # statement number format; default from the currency
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        return _check_locale(value)
 
     @model_validator(mode="after")
     def _window(self) -> Tenant:
@@ -299,6 +334,7 @@ class Config(Strict):
     rebill: Settings = Field(default_factory=Settings)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     fx: Fx | None = None
+    issuer: Issuer | None = None
     tenants: list[Tenant] = Field(default_factory=list)
     pricing: list[Pricing] = Field(default_factory=list)
     shared: list[SharedPool] = Field(default_factory=list)

@@ -165,5 +165,5 @@ def run_demo(home: Path, engine: str, template: Path | None = None,
     typer.echo(f"  rebill sql{opt} \"SELECT ProviderName, sum(BilledCost) FROM costs GROUP BY 1\"")
     typer.echo(f"  rebill status{opt}")
     typer.echo(f"  rebill report{opt} --period {periods[-1].label if periods else 'YYYY-MM'}")
-    typer.echo(f"  duckdb -readonly {home / 'rebill.duckdb'}   (or python: "
-               f"duckdb.connect('{home / 'rebill.duckdb'}', read_only=True))")
+    typer.echo(f"  cd {home} && duckdb -readonly rebill.duckdb   (DuckDB 1.4 or later; "
+               "docs/analysts.md)")

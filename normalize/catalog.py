@@ -2,16 +2,28 @@
 
 Every view reads Parquet by glob, so new loads are visible without touching
 ``rebill.duckdb``. Empty placeholder files under ``_schema`` keep the views
-valid on a fresh home. ``rebill.duckdb`` is rebuilt aside and renamed into
-place, so an analyst's read-only open never fails and never blocks a run.
-``rebill sql`` and the pipeline itself use an in-memory connection with the
-same views, so they never contend for the catalog's lock.
+valid on a fresh home.
+
+``rebill.duckdb`` is portable: it is written in DuckDB's storage format
+``STORAGE_VERSION`` (read by DuckDB 1.4 LTS and every later release), and its
+views name local files by paths relative to ``<home>``, so a copied or moved
+home works once DuckDB resolves them there (run DuckDB from ``<home>``, or
+``SET file_search_path = '<home>'``: docs/analysts.md). It is built in a
+temporary file and renamed over the old one, so an analyst holding the old
+file open never blocks or fails a refresh. ``rebill sql`` and the pipeline
+use an in-memory connection with the same views (absolute paths), so they
+never touch the file.
+
+Nothing in a view depends on the session's time zone: ``costs.period`` and
+the ``anomalies`` period are computed from epoch microseconds, not from a
+TIMESTAMPTZ rendered in the session's zone.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import pyarrow as pa
@@ -46,6 +58,15 @@ from rebill.schema import ARROW_SCHEMA
 from rebill.sql import literal
 
 log = logging.getLogger("rebill.catalog")
+
+# The storage format of rebill.duckdb: the oldest DuckDB that opens it is 1.4.0
+# (the 1.x LTS line); DuckDB 2.x reads it too.
+STORAGE_VERSION = "v1.4.0"
+
+
+def utc_month(column: str) -> str:
+    """SQL for the UTC ``YYYY-MM`` of a TIMESTAMPTZ, whatever the session's time zone."""
+    return f"strftime(make_timestamp(epoch_us({column})), '%Y-%m')"
 
 VIEW_NAMES = (
     "costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices", "anomalies",
@@ -121,7 +142,7 @@ def ensure_layout(home: Path) -> None:
     _write_empty(reconciliation_dir(home) / f"{SCHEMA_DIR}.parquet", RECONCILIATION)
 
 
-def _rated_costs_sql(home: Path, materialized: str) -> str:
+def _rated_costs_sql(home: Path, materialized: str, local: Callable[[Path], str]) -> str:
     """``rated_costs``: each rated period's stored view text, plus any materialized file.
 
     Rating stores ``rated_costs.sql`` (computed on demand over ``costs`` and the
@@ -133,30 +154,43 @@ def _rated_costs_sql(home: Path, materialized: str) -> str:
     for stored in sorted(rated_root(home).glob(f"period=*/{RATED_VIEW_FILE}")):
         text = stored.read_text(encoding="utf-8")
         for f in stored.parent.iterdir():
-            text = text.replace(period_file_token(f.name), literal(f))
+            text = text.replace(period_file_token(f.name), local(f))
         parts.append(f"SELECT {names} FROM ({text})")
     return "CREATE OR REPLACE VIEW rated_costs AS\n" + "\nUNION ALL\n".join(parts)
 
 
-def view_sql(home: Path) -> dict[str, str]:
-    """``CREATE OR REPLACE VIEW`` statements, by view name."""
+def view_sql(home: Path, *, relative: bool = False) -> dict[str, str]:
+    """``CREATE OR REPLACE VIEW`` statements, by view name.
+
+    With ``relative``, local files are named relative to ``home`` (POSIX
+    separators): the statements bind only where DuckDB's ``file_search_path``
+    (or working directory) is ``home``. A remote lake keeps its URL.
+    """
     home = home.resolve()
-    lake = literal(lake_of(home).glob())
-    rated = {n: literal(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
+
+    def local(path: Path) -> str:
+        if not relative:
+            return literal(path)
+        return literal(PurePosixPath(*path.relative_to(home).parts))
+
+    glob = lake_of(home).glob()
+    lake = local(Path(glob)) if not lake_of(home).remote else literal(glob)
+    rated = {n: local(rated_root(home) / "*" / f"{n}.parquet") for n in RATED_FILES}
     return {
         # union_by_name: partitions written before a column was added read as NULL there
-        "costs": "CREATE OR REPLACE VIEW costs AS SELECT * FROM "
+        "costs": "CREATE OR REPLACE VIEW costs AS SELECT *, "
+        f"{utc_month('BillingPeriodStart')} AS period FROM "
         f"read_parquet({lake}, hive_partitioning=false, union_by_name=true)",
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
-        f"read_parquet({literal(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
-        "rated_costs": _rated_costs_sql(home, rated["rated_costs"]),
+        f"read_parquet({local(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
+        "rated_costs": _rated_costs_sql(home, rated["rated_costs"], local),
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
         f"read_parquet({rated['unallocated']}, hive_partitioning=false)",
         "invoice_lines": "CREATE OR REPLACE VIEW invoice_lines AS SELECT * FROM "
         f"read_parquet({rated['invoice_lines']}, hive_partitioning=false)",
         "invoices": f"""CREATE OR REPLACE VIEW invoices AS
 WITH ledger AS (
-  SELECT * FROM read_parquet({literal(exports_file(home))}, hive_partitioning=false)
+  SELECT * FROM read_parquet({local(exports_file(home))}, hive_partitioning=false)
   QUALIFY row_number() OVER (PARTITION BY tenant_id, period ORDER BY exported_at DESC) = 1
 )
 SELECT d.tenant_id, d.period, d.currency, d.subtotal, d.line_count,
@@ -185,19 +219,26 @@ def connect(home: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConne
 def refresh_catalog(home: Path) -> bool:
     """(Re)build ``<home>/rebill.duckdb`` aside and rename it into place.
 
-    The new file is written under a temporary name beside the catalog, closed
-    (checkpointed, no WAL left) and renamed over the old one, so an analyst's
-    read-only open at any instant finds a complete catalog, and one holding the
-    old file open keeps reading it until they reopen. Returns True.
+    The new file (DuckDB storage ``STORAGE_VERSION``, views relative to the
+    home: see the module doc) is written under a temporary name beside the
+    catalog, detached (checkpointed, no WAL left) and renamed over the old one,
+    so an analyst's read-only open at any instant finds a complete catalog, and
+    one holding the old file open keeps reading it until they reopen. Returns
+    True.
     """
     ensure_layout(home)
+    home = home.resolve()
     target = catalog_file(home)
     with atomic_write(target) as tmp:
-        con = duck.connect(str(tmp))
+        con = duck.connect()
         try:
-            for sql in view_sql(home).values():
+            con.execute(f"SET file_search_path = {literal(home)}")
+            con.execute(f"ATTACH {literal(tmp)} AS catalog (STORAGE_VERSION '{STORAGE_VERSION}')")
+            con.execute("USE catalog")
+            for sql in view_sql(home, relative=True).values():
                 con.execute(sql)
-            con.execute("CHECKPOINT")
+            con.execute("USE memory")
+            con.execute("DETACH catalog")
         finally:
             con.close()
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)

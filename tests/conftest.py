@@ -39,3 +39,16 @@ def make_config(tmp_path: Path) -> Callable[[dict[str, Any]], Config]:
         return parse_config(data, "test.toml", tmp_path)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def demo_all(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """A `rebill demo --all` home (FOCUS + AWS, GCP, DigitalOcean, Linode; rated, exported)."""
+    from rebill.flows.common import open_config
+    from rebill.flows.demo import run_demo
+
+    home = tmp_path_factory.mktemp("demo-all") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REBILL_CONFIG", str(home / "rebill.toml"))  # never write ./rebill.toml
+        run_demo(home, "local", clouds=True)
+    return open_config(home / "rebill.toml")

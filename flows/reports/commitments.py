@@ -11,7 +11,6 @@ from typing import Any
 
 import duckdb
 
-from rebill.flows.reports.page import Col, esc, table
 from rebill.flows.reports.query import fetch_dicts
 from rebill.periods import Period
 
@@ -34,20 +33,3 @@ def commitment_summary(con: duckdb.DuckDBPyConnection, period: Period) -> list[d
                       AS utilization_pct, t.tenants
         FROM c LEFT JOIN t USING (commitment_id, currency)
         ORDER BY currency, provider NULLS LAST, commitment_id""", [period.label])
-
-
-def commitments_section(con: duckdb.DuckDBPyConnection, period: Period) -> str:
-    """HTML for the overview: a note and one table (or "Nothing to show.")."""
-    rows = commitment_summary(con, period)
-    cols = [Col("Provider", "provider"), Col("Commitment", "commitment_id"),
-            Col("Type", "commitment_type"), Col("Utilization %", "utilization_pct", "num"),
-            Col("Used", "used_cost", "money"), Col("Unused", "unused_cost", "money"),
-            Col("Saving vs list", "savings_vs_list", "money"),
-            Col("Saving vs contracted", "savings_vs_contracted", "money"),
-            Col("Purchase", "purchase_cost", "money"), Col("Tenants", "tenants"),
-            Col("Currency", "currency")]
-    return ("<h2>Commitments</h2>\n"
-            f'<p class="note">{esc("Reserved instances, savings plans and committed use: ")}'
-            "utilization = used / (used + unused) amortized cost; savings are net of the "
-            "unused part (see the commitments view).</p>\n"
-            + table(cols, rows, css="commitments"))

@@ -7,19 +7,25 @@ billing currency, so fees and minimum top-ups, which have no cost, are shown
 with the invoices instead). ``excluded`` is the part of the lake's total that
 is neither attributed nor unallocated: provider tax left out by
 ``provider_tax = "exclude"``.
+
+Margin % is margin / rated (the share of what tenants pay that is markup);
+the unallocated share is unallocated / lake total; month-over-month changes
+compare with the previous period's lake total and invoice subtotals.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 import duckdb
 
 from rebill.config import Config
 from rebill.flows.reports.charts import Bar, bar_chart
-from rebill.flows.reports.commitments import commitments_section
-from rebill.flows.reports.page import Col, esc, page, table
+from rebill.flows.reports.commitments import commitment_summary
+from rebill.flows.reports.page import Col, money, render
 from rebill.flows.reports.query import fetch_dicts
 from rebill.periods import Period
 
@@ -100,78 +106,86 @@ def anomalies(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict[str, 
         [period.label])
 
 
+def _money(currency: str, amount: Decimal) -> str:
+    return money(amount, currency)
+
+
+def _money_or_blank(amount: Decimal | None, currency: str) -> str:
+    return "" if amount is None else money(amount, currency)
+
+
+def previous_period(period: Period) -> Period:
+    return Period.of(period.start - timedelta(days=1))
+
+
+def percent(part: Decimal | None, whole: Decimal | None) -> str:
+    """``12.3%`` (one decimal, half away from zero); empty when ``whole`` is zero."""
+    if part is None or not whole:
+        return ""
+    return f"{(part * 100 / whole).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}%"
+
+
+def change(now: Decimal | None, before: Decimal | None) -> str:
+    """Month-over-month change: ``+4.5%``, ``-10.0%``; ``new`` when there was nothing before."""
+    if now is None:
+        return ""
+    if not before:
+        return "new" if now else ""
+    text = percent(now - before, abs(before))
+    return text if text.startswith("-") else "+" + text
+
+
+def _spend_totals(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
+    return {cur: sum((r["total"] for r in rs), Decimal(0))
+            for cur, rs in _by_currency(rows).items()}
+
+
 def render_overview(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> str:
     """The finance overview page (self-contained HTML)."""
-    spend = _by_currency(provider_spend(con, cfg, period))
-    margin = _by_currency(tenant_margin(con, period))
-    parts = [
-        '<header class="doc"><div><h1>Finance overview</h1>'
-        f'<div class="note">Cost basis: {esc(cfg.rebill.cost_basis)}</div></div>'
-        f'<div class="meta">Billing period <strong>{esc(period.label)}</strong></div></header>',
-        "<h2>Spend by provider</h2>",
-        '<p class="note">Billing currency. Attributed went to tenants or shared pools; '
-        "unallocated found no taker; excluded is provider tax left out of invoices.</p>",
-    ]
-    spend_cols = [Col("Provider", "provider"), Col("Total", "total", "money"),
-                  Col("Attributed", "attributed", "money"),
-                  Col("Unallocated", "unallocated", "money"),
-                  Col("Excluded", "excluded", "money"), Col("Currency", "currency")]
-    keys = ("total", "attributed", "unallocated", "excluded")
-    for cur, rows in spend.items():
-        parts.append(f"<h3>{esc(cur)}</h3>")
-        parts.append(bar_chart([Bar(r["provider"] or "(none)", r["total"]) for r in rows], cur,
-                               f"Spend by provider ({cur})"))
-        total = {"provider": "Total", "currency": cur, **_sum(rows, *keys)}
-        parts.append(table(spend_cols, rows, total=total, css="spend"))
-    if not spend:
-        parts.append('<p class="empty">No costs in this period.</p>')
-
-    parts.append("<h2>Spend and margin by tenant</h2>")
-    parts.append('<p class="note">Billing currency. Margin = rated - cost (markups and '
-                 "discounts; fees and minimum top-ups are in the invoices below).</p>")
-    margin_cols = [Col("Tenant", "tenant_id"), Col("Provider", "provider"),
-                   Col("Cost", "cost", "money"), Col("Rated", "rated", "money"),
-                   Col("Margin", "margin", "money"), Col("Currency", "currency")]
-    for cur, rows in margin.items():
-        parts.append(f"<h3>{esc(cur)}</h3>")
+    before = previous_period(period)
+    names = {t.id: t.name or t.id for t in cfg.tenants}
+    spend_rows = provider_spend(con, cfg, period)
+    previous_spend = _spend_totals(provider_spend(con, cfg, before))
+    spend = []
+    for cur, rows in _by_currency(spend_rows).items():
+        for r in rows:
+            r["unallocated_share"] = percent(r["unallocated"], r["total"])
+        total = {"provider": "Total", "currency": cur,
+                 **_sum(rows, "total", "attributed", "unallocated", "excluded")}
+        total["unallocated_share"] = percent(total["unallocated"], total["total"])
+        spend.append({
+            "currency": cur, "rows": rows, "total": total,
+            "previous": previous_spend.get(cur),
+            "change": change(total["total"], previous_spend.get(cur)),
+            "chart": bar_chart([Bar(r["provider"] or "(none)", r["total"]) for r in rows], cur,
+                               f"Spend by provider ({cur})", partial(_money, cur))})
+    margin = []
+    for cur, rows in _by_currency(tenant_margin(con, period)).items():
         per_tenant: dict[str, Decimal] = {}
         for r in rows:
-            per_tenant[r["tenant_id"]] = per_tenant.get(r["tenant_id"], Decimal(0)) + r["rated"]
-        parts.append(bar_chart([Bar(t, v) for t, v in per_tenant.items()], cur,
-                               f"Rated spend by tenant ({cur})"))
-        total = {"tenant_id": "Total", "currency": cur, **_sum(rows, "cost", "rated", "margin")}
-        parts.append(table(margin_cols, rows, total=total, css="margin"))
-    if not margin:
-        parts.append('<p class="empty">No attributed costs in this period.</p>')
-
-    parts.append("<h2>Invoices</h2>")
+            r["tenant"] = names.get(r["tenant_id"], r["tenant_id"])
+            r["margin_pct"] = percent(r["margin"], r["rated"])
+            per_tenant[r["tenant"]] = per_tenant.get(r["tenant"], Decimal(0)) + r["rated"]
+        total = {"tenant": "Total", "currency": cur, **_sum(rows, "cost", "rated", "margin")}
+        total["margin_pct"] = percent(total["margin"], total["rated"])
+        margin.append({"currency": cur, "rows": rows, "total": total,
+                       "chart": bar_chart([Bar(t, v) for t, v in per_tenant.items()], cur,
+                                          f"Rated spend by tenant ({cur})",
+                                          partial(_money, cur))})
     budgets = {t.id: t.budget for t in cfg.tenants}
-    inv = [{**r, "budget": budgets.get(r["tenant_id"])} for r in invoices(con, period)]
-    parts.append(table([Col("Tenant", "tenant_id"), Col("Lines", "line_count", "num"),
-                        Col("Subtotal", "subtotal", "money"), Col("Budget", "budget", "money"),
-                        Col("Currency", "currency"), Col("Status", "status"),
-                        Col("Target", "target"), Col("External id", "external_id")],
-                       inv, css="invoices"))
-
-    parts.append("<h2>Unallocated</h2>")
+    prior = {(r["tenant_id"], r["currency"]): r["subtotal"] for r in invoices(con, before)}
+    inv = []
+    for r in invoices(con, period):
+        budget = budgets.get(r["tenant_id"])
+        last = prior.get((r["tenant_id"], r["currency"]))
+        inv.append({**r, "tenant": names.get(r["tenant_id"], r["tenant_id"]),
+                    "previous": last, "change": change(r["subtotal"], last),
+                    "budget": budget, "budget_used": percent(r["subtotal"], budget)
+                    if budget is not None else "no budget"})
     una = unallocated(con, period)
-    more = len(una) - UNALLOCATED_SHOWN
-    una = una[:UNALLOCATED_SHOWN]
-    parts.append(table([Col("Reason", "reason"), Col("Provider", "provider"),
-                        Col("Service", "service"), Col("Rows", "rows", "num"),
-                        Col("Cost", "cost", "money"), Col("Currency", "currency")],
-                       una, css="unallocated"))
-    if more > 0:
-        parts.append(f'<p class="note">and {more} smaller groups: query the unallocated view '
-                     "for all of them.</p>")
-
-    parts.append("<h2>Anomalies</h2>")
-    parts.append('<p class="note">Days far above the trailing 14-day median of the same '
-                 "tenant, provider and service (tenant currency; see the anomalies view).</p>")
-    parts.append(table([Col("Day", "day"), Col("Tenant", "tenant_id"),
-                        Col("Provider", "provider"), Col("Service", "service"),
-                        Col("Amount", "amount", "money"),
-                        Col("Median", "trailing_median", "money"), Col("Currency", "currency")],
-                       anomalies(con, period), css="anomalies"))
-    parts.append(commitments_section(con, period))
-    return page(f"Finance overview {period.label}", "\n".join(parts))
+    return render("overview.html", title=f"Finance overview {period.label}", period=period,
+                  previous=before, cost_basis=cfg.rebill.cost_basis, spend=spend,
+                  margin=margin, invoices=inv, unallocated=una[:UNALLOCATED_SHOWN],
+                  more=max(0, len(una) - UNALLOCATED_SHOWN), anomalies=anomalies(con, period),
+                  commitments=commitment_summary(con, period),
+                  Col=Col, money_fmt=_money_or_blank)

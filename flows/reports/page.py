@@ -1,25 +1,32 @@
-"""HTML building blocks shared by the statement and the overview.
+"""Rendering shared by the statement and the overview: jinja2 with autoescape.
 
 Pages are one self-contained file: the stylesheet is inline, charts are inline
-SVG, nothing is fetched. Every value is escaped here; amounts are rounded
-through :func:`rebill.money.round_money` before they are printed, and never
-pass through a float.
+SVG drawn by template macros, nothing is fetched. Every value reaches the page
+through a template, escaped by jinja2 (no HTML is assembled in Python).
+Amounts are rounded through :func:`rebill.money.round_money` before they are
+printed, and never pass through a float.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib.resources import files
-from string import Template
+from functools import cache
+from typing import Any
+
+from babel.numbers import format_currency, format_decimal
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from rebill.money import round_money
 
-
-def esc(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+DEFAULT_LOCALE = "en_US"
+# A tenant without a `locale` gets its currency's usual one (else en_US).
+CURRENCY_LOCALES = {
+    "USD": "en_US", "EUR": "de_DE", "GBP": "en_GB", "CHF": "de_CH", "CAD": "en_CA",
+    "AUD": "en_AU", "NZD": "en_NZ", "JPY": "ja_JP", "SEK": "sv_SE", "NOK": "nb_NO",
+    "DKK": "da_DK", "PLN": "pl_PL", "CZK": "cs_CZ", "BRL": "pt_BR", "INR": "en_IN",
+}
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -30,11 +37,30 @@ def money(amount: Decimal, currency: str) -> str:
     return f"{rounded:,f}"
 
 
-def money_cell(amount: Decimal | None, currency: str) -> str:
+def locale_for(currency: str, configured: str | None = None) -> str:
+    return configured or CURRENCY_LOCALES.get(currency, DEFAULT_LOCALE)
+
+
+def local_money(amount: Decimal | None, currency: str, locale: str, symbol: bool = True) -> str:
+    """``2.435,70 €`` (de_DE) or ``€2,435.70`` (en_IE): rounded once, never ``-0,00``."""
     if amount is None:
-        return '<td class="num"></td>'
-    cls = "num neg" if round_money(amount, currency) < 0 else "num"
-    return f'<td class="{cls}">{esc(money(amount, currency))}</td>'
+        return ""
+    rounded = round_money(amount, currency)
+    if rounded == 0:
+        rounded = abs(rounded)
+    if symbol:
+        return str(format_currency(rounded, currency, locale=locale, currency_digits=True))
+    places = -int(rounded.as_tuple().exponent)
+    pattern = "#,##0" + ("." + "0" * places if places > 0 else "")
+    return str(format_decimal(rounded, format=pattern, locale=locale))
+
+
+def local_number(value: Decimal | None, locale: str, places: int = 4) -> str:
+    """A quantity or unit price: up to ``places`` decimals, trailing zeros dropped."""
+    if value is None:
+        return ""
+    q = value.quantize(Decimal(1).scaleb(-places))
+    return str(format_decimal(q, format="#,##0." + "#" * places, locale=locale))
 
 
 @dataclass(frozen=True)
@@ -43,48 +69,30 @@ class Col:
 
     title: str
     key: str
-    kind: str = "text"  # text | num | money
+    kind: str = "text"  # text | num | money | percent
     currency_key: str = "currency"
 
 
-def table(cols: Sequence[Col], rows: Sequence[dict[str, object]], *,
-          total: dict[str, object] | None = None, css: str = "") -> str:
-    """A ``<table>`` with a header, one ``<tr>`` per row and an optional total row."""
-    if not rows:
-        return '<p class="empty">Nothing to show.</p>'
-    head = "".join(
-        f'<th class="num">{esc(c.title)}</th>' if c.kind != "text" else f"<th>{esc(c.title)}</th>"
-        for c in cols)
-    body = [_row(cols, r, "") for r in rows]
-    if total is not None:
-        body.append(_row(cols, total, "total"))
-    cls = f' class="{css}"' if css else ""
-    return (f"<table{cls}><thead><tr>{head}</tr></thead><tbody>\n"
-            + "\n".join(body) + "\n</tbody></table>")
+def is_negative(amount: Any, currency: str) -> bool:
+    return isinstance(amount, Decimal) and round_money(amount, currency) < 0
 
 
-def _row(cols: Sequence[Col], row: dict[str, object], css: str) -> str:
-    cells = []
-    for c in cols:
-        value = row.get(c.key)
-        if c.kind == "money":
-            amount = value if isinstance(value, Decimal) else None
-            cells.append(money_cell(amount, str(row.get(c.currency_key) or "")))
-        elif c.kind == "num":
-            cells.append(f'<td class="num">{esc(value)}</td>')
-        else:
-            cells.append(f"<td>{esc(value)}</td>")
-    cls = f' class="{css}"' if css else ""
-    return f"<tr{cls}>{''.join(cells)}</tr>"
+@cache
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("rebill.flows.reports", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters["money"] = lambda a, c: "" if a is None else money(a, c)
+    env.filters["local_money"] = local_money
+    env.filters["local_number"] = local_number
+    env.tests["negative"] = is_negative
+    return env
 
 
-def cards(items: Sequence[tuple[str, str]]) -> str:
-    inner = "".join(
-        f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div></div>'
-        for k, v in items)
-    return f'<div class="cards">{inner}</div>'
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
 
 
-def page(title: str, body: str) -> str:
-    template = Template(files("rebill.flows.reports").joinpath("templates/page.html").read_text("utf-8"))
-    return template.substitute(title=esc(title), body=body)
+def columns(*cols: Col) -> Sequence[Col]:
+    return cols

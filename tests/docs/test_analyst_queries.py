@@ -45,6 +45,7 @@ def _section(view: str) -> str:
 def test_every_view_documented_column_by_column(view: str, catalog: Path) -> None:
     con = duckdb.connect(str(catalog), read_only=True)
     try:
+        con.execute(f"SET file_search_path = '{catalog.parent}'")
         columns = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
     finally:
         con.close()
@@ -58,6 +59,7 @@ def test_documented_query_runs_and_returns_rows(query: str, catalog: Path) -> No
     con = duckdb.connect(str(catalog), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET file_search_path = '{catalog.parent}'")
         rows = con.execute(query).fetchall()
     finally:
         con.close()

@@ -43,7 +43,7 @@ def test_wheel_holds_only_the_rebill_package(wheel: Path) -> None:
     tops = {n.split("/")[0] for n in names}
     assert tops == {"rebill", wheel.name.split("-py3")[0] + ".dist-info"}, tops
     for needed in ("rebill/flows/cli.py", "rebill/connectors/aws/cur_mapping.sql",
-                   "rebill/flows/reports/templates/page.html", "rebill/data/demo/rebill.toml",
+                   "rebill/flows/reports/templates/statement.html", "rebill/data/demo/rebill.toml",
                    "rebill/data/samples/focus/focus_1.0_sample_1000rows.csv", "rebill/py.typed"):
         assert needed in names, needed
 

@@ -88,6 +88,10 @@ prorate = true
         ('[sources.x]\ntype = "focus"\npath = "a"\nbucket = "b"\n', "sources.x.bucket: unknown key"),
         ('[[tenants]]\nid = "a"\n[[tenants]]\nid = "a"\n', "tenant id 'a' appears twice"),
         ("[rebill\n", "not valid TOML"),
+        ('[[tenants]]\nid = "a"\nlocale = "xx_YY"\n', "tenants[0].locale: unknown locale 'xx_YY'"),
+        ('[issuer]\naddress = "x"\n', "issuer.name"),
+        ('[issuer]\nname = "x"\nvat = "1"\n', "issuer.vat: unknown key"),
+        ('[[tenants]]\nid = "a"\nbilling = { vat = "1" }\n', "tenants[0].billing.vat: unknown key"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -142,3 +146,26 @@ def test_parsing_a_config_has_no_side_effects(tmp_path: Path) -> None:
             "assert not duck._filesystems, duck._filesystems; "
             "assert not [m for m in sys.modules if m.startswith(('rebill.connectors', 'rebill.normalize'))]")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_issuer_and_billing_keys(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, """
+[issuer]
+name = "Example Hosting Ltd"
+address = "1 Main St\\nSpringfield"
+tax_id = "GB123456789"
+email = "billing@example-hosting.example"
+logo = "logo.png"
+
+[[tenants]]
+id = "acme"
+currency = "EUR"
+locale = "fr_FR"
+billing = { name = "Acme Corp GmbH", address = "...", tax_id = "DE123", email = "b@acme.example" }
+"""))
+    assert cfg.issuer is not None and cfg.issuer.tax_id == "GB123456789"
+    assert cfg.issuer.payment_days == 30 and cfg.issuer.address == "1 Main St\nSpringfield"
+    assert cfg.resolve(cfg.issuer.logo or "") == (tmp_path / "logo.png").resolve()
+    [acme] = cfg.tenants
+    assert (acme.billing.name, acme.billing.tax_id, acme.locale) == ("Acme Corp GmbH", "DE123",
+                                                                     "fr_FR")

@@ -24,7 +24,8 @@ from rebill.exporters import ledger
 from rebill.exporters.reconcile import reconcile
 from rebill.exporters.run import export_period
 from rebill.flows.commands.rating import _receivables
-from rebill.flows.reports.commitments import commitment_summary, commitments_section
+from rebill.flows.reports.commitments import commitment_summary
+from rebill.flows.reports.overview import render_overview
 from rebill.layout import rated_dir
 from rebill.normalize.catalog import connect
 from rebill.normalize.lake import load_partition
@@ -208,7 +209,7 @@ def test_commitment_tenants(loop_cfg: Config) -> None:
                           "billed_amount FROM commitment_tenants ORDER BY 1, 2").fetchall()
         summary = {r["commitment_id"].split(":")[0]: (r["utilization_pct"], r["tenants"])
                    for r in commitment_summary(con, Period.parse("2023-01"))}
-        html = commitments_section(con, Period.parse("2023-01"))
+        html = render_overview(con, cfg, Period.parse("2023-01"))
     finally:
         con.close()
     assert summary["commitment_discount_usage_scenario_3"] == (Decimal("75.0"), "acme, globex")

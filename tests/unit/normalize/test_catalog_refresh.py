@@ -22,6 +22,7 @@ print("ready", flush=True)
 while not stop.exists() or opens < 50:
     try:
         con = duckdb.connect(path, read_only=True)
+        con.execute("SET file_search_path = '" + str(Path(path).parent) + "'")
         con.execute("SELECT count(*) FROM costs").fetchall()
         con.close()
         opens += 1

@@ -157,6 +157,7 @@ def test_killed_writer_leaves_previous_partition(home: Path) -> None:
 HOLD_SCRIPT = """
 import sys, time, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET file_search_path = '" + sys.argv[1].rsplit("/", 1)[0] + "'")
 con.execute("SELECT count(*) FROM costs").fetchall()
 print("holding", flush=True)
 time.sleep(60)
@@ -177,6 +178,7 @@ def test_analyst_holding_catalog_does_not_fail_a_run(home: Path) -> None:
         load_partition(home, ListConnector("src", {"2024-09": sept_rows(4)}), SEPT)
         refresh_catalog(home)  # must not raise while the analyst holds the file
         ro = duckdb.connect(str(catalog_file(home)), read_only=True)
+        ro.execute(f"SET file_search_path = '{home}'")
         assert ro.execute("SELECT count(*) FROM costs").fetchall() == [(4,)]
     finally:
         proc.kill()

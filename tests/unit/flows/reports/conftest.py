@@ -18,3 +18,4 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """A home with the FOCUS sample plus a spiky source, ingested and rated (read-only use)."""
     base: Path = tmp_path_factory.mktemp("demo")
     return build_demo(base)
+

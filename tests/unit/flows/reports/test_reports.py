@@ -5,6 +5,7 @@ import io
 import re
 from datetime import date
 from decimal import Decimal
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from rebill.config import Config
 from rebill.errors import ConfigError, RatingError
 from rebill.flows.cli import app
 from rebill.flows.reports import write_reports
+from rebill.flows.reports.page import local_money
 from rebill.money import round_money
 from rebill.normalize.catalog import connect
 from rebill.periods import Period
@@ -45,16 +47,18 @@ def test_report_writes_statements_csv_and_overview(demo: Config, tmp_path: Path)
         assert lines, "the demo rates both tenants"
         total = sum((a for _, a, _ in lines), Decimal(0))
         currency = lines[0][2]
-        row = re.search(r'<tr class="total">(.*?)</tr>', page)
-        assert row is not None
-        assert f'<td>Total</td><td class="num"></td><td class="num">{total:,f}</td>' \
-               f"<td>{currency}</td>" in row.group(1)
+        locale = "de_DE" if currency == "EUR" else "en_US"
+        rows = re.findall(r'<tr class="total">(.*?)</tr>', page)
+        assert len(rows) == 1, "one total, no second figure that could disagree"
+        assert rows[0].endswith(f'<td class="num">{local_money(total, currency, locale)}</td>')
         for description, amount, _ in lines:
-            assert f"<td>{description}</td>" in page
+            assert f'<td class="description">{description}' in page
             cls = "num neg" if amount < 0 else "num"
-            assert f'<td class="{cls}">{amount:,f}</td>' in page
-        # one bar per day of the month in the daily chart
-        assert page.count('<rect class="bar') >= PERIOD.days
+            assert f'<td class="{cls}">{local_money(amount, currency, locale)}</td>' in page
+        # a bar per day with a cost, none for days that round to zero
+        daily = page.split('class="chart column-chart"', 1)[1].split("</svg>", 1)[0]
+        assert 0 < daily.count('<rect class="bar') <= PERIOD.days
+        assert 'data-value="0,00' not in daily and 'data-value="$0.00' not in daily
         assert "<script" not in page and "http://" not in page.replace(
             'xmlns="http://www.w3.org/2000/svg"', "")
 
@@ -101,11 +105,13 @@ def test_overview_groups_by_currency_and_shows_margin(demo: Config, tmp_path: Pa
         con.close()
     page = (tmp_path / "overview.html").read_text()
     for tenant, provider, margin in margins:
-        row = re.search(rf"<tr><td>{tenant}</td><td>{provider}</td>(.*?)</tr>", page)
+        name = next(t.name or t.id for t in demo.tenants if t.id == tenant)
+        row = re.search(rf"<tr><td>{re.escape(escape(name))}</td><td>{provider}</td>(.*?)</tr>",
+                        page)
         assert row is not None
         assert f"{round_money(margin, 'USD'):,f}" in row.group(1)
     assert f"{round_money(unalloc, 'USD'):,f}" in page
-    assert "Globex &lt;Ltd&gt; &amp; Co" not in page  # the overview uses ids only
+    assert "Globex <Ltd>" not in page  # tenant names are escaped
     assert page.count("<h3>USD</h3>") == 2  # spend and margin sections, one currency each
 
 
@@ -116,7 +122,8 @@ def test_statement_escapes_names(demo: Config, tmp_path: Path) -> None:
     finally:
         con.close()
     page = (tmp_path / "statement-globex.html").read_text()
-    assert "<h1>Globex &lt;Ltd&gt; &amp; Co</h1>" in page
+    assert "<strong>Globex &lt;Ltd&gt; &amp; Co</strong>" in page
+    assert "<Ltd>" not in page
 
 
 def test_unknown_tenant_and_unrated_period_are_one_line_errors(demo: Config) -> None:
@@ -153,3 +160,48 @@ def _toml(cfg: Config) -> str:
     for t in cfg.tenants:
         out.append(f'[[tenants]]\nid = "{t.id}"\ncurrency = "{cfg.tenant_currency(t)}"\n')
     return "\n".join(out)
+
+
+@pytest.mark.slow
+def test_overview_names_tenants_and_shows_margin_share_change_and_budgets(
+        demo_all: Config, tmp_path: Path) -> None:
+    con = connect(demo_all.home)
+    try:
+        write_reports(con, demo_all, Period.parse("2026-10"), out=tmp_path)
+        [(una, total)] = con.execute("""
+            SELECT (SELECT sum(cost) FROM unallocated WHERE period = '2026-10'),
+                   (SELECT sum(BilledCost) FROM costs WHERE period = '2026-10')""").fetchall()
+        subtotals = dict(con.execute("""SELECT period, subtotal FROM invoices
+            WHERE tenant_id = 'acme' AND period IN ('2026-09', '2026-10')""").fetchall())
+    finally:
+        con.close()
+    page = (tmp_path / "overview.html").read_text()
+    text = re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", page))
+    share = (una * 100 / total).quantize(Decimal("0.1"))
+    assert f"Unallocated share {share}%" in text
+    change = ((subtotals["2026-10"] - subtotals["2026-09"]) * 100
+              / subtotals["2026-09"]).quantize(Decimal("0.1"))
+    acme = re.search(r"<tr><td>Acme Corp</td><td class=\"num\">18</td>(.*?)</tr>", page)
+    assert acme is not None, "invoices list tenants by name"
+    assert f"+{change}%" in acme.group(1)
+    assert "2,500.00" in acme.group(1)  # its budget
+    assert f"{(subtotals['2026-10'] * 100 / 2500).quantize(Decimal('0.1'))}%" in acme.group(1)
+    assert "Margin %" in page and re.search(r"<td class=\"num\">\d+\.\d%</td>", page)
+    assert "<td>acme</td>" not in page
+
+
+def test_pdf_without_chromium_is_one_clear_error_after_the_html(
+        demo: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("REBILL_CHROMIUM", raising=False)
+    con = connect(demo.home)
+    try:
+        with pytest.raises(ConfigError, match=r"--pdf: no Chromium found .* REBILL_CHROMIUM"):
+            write_reports(con, demo, PERIOD, tenant="acme", out=tmp_path / "r", pdf=True)
+        monkeypatch.setenv("REBILL_CHROMIUM", str(tmp_path / "nope"))
+        with pytest.raises(ConfigError, match=r"REBILL_CHROMIUM=.*nope: not an executable"):
+            write_reports(con, demo, PERIOD, tenant="acme", out=tmp_path / "r", pdf=True)
+    finally:
+        con.close()
+    assert (tmp_path / "r" / "statement-acme.html").exists()
+    assert not (tmp_path / "r" / "statement-acme.pdf").exists()
