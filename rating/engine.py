@@ -194,7 +194,7 @@ SELECT currency,
   (SELECT count(*) FROM {ROWS} r WHERE r.target = 'pool' AND r.currency = l.currency
      AND EXISTS (SELECT 1 FROM {TAKERS} k WHERE k.pool_idx = r.pool_idx
                  AND k.currency = r.currency AND k.day = r.day)) AS pooled_n
-FROM {LINES} l WHERE by_currency GROUP BY currency"""
+FROM {LINES} l WHERE by_currency GROUP BY currency ORDER BY currency"""
 
 
 def _invoice_lines(

@@ -181,14 +181,21 @@ def _status_text(report: StatusReport, ops: dict[str, Any]) -> None:
     typer.echo("invoices: " + (", ".join(
         f"{i['count']} {i['status']}" + (f" to {i['target']}" if i["target"] else "")
         for i in ops["invoices"]) or "none"))
-    if ops["receivables"]:
-        typer.echo("receivables: " + ", ".join(f"{r['count']} {r['status']}"
-                                               for r in ops["receivables"]))
-    for d in ops["reconciliation"]:
-        typer.echo(f"reconciliation: {d['tenant_id']} {report.period} {d['target']} "
-                   f"{d['external_id']}: {d['detail']}")
+    for line in receivable_lines(ops, report.period):
+        typer.echo(line)
     for w in ops["warnings"]:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+
+
+def receivable_lines(ops: dict[str, Any], period: Period) -> list[str]:
+    """Payment status read back by ``rebill reconcile`` and any drift it found, for people."""
+    out = []
+    if ops["receivables"]:
+        out.append("receivables: " + ", ".join(f"{r['count']} {r['status']}"
+                                               for r in ops["receivables"]))
+    out += [f"reconciliation: {d['tenant_id']} {period} {d['target']} {d['external_id']}: "
+            f"{d['detail']}" for d in ops["reconciliation"]]
+    return out
 
 
 def _operations(cfg: Config, period: Period) -> dict[str, Any]:

@@ -140,6 +140,14 @@ def _spend_totals(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
             for cur, rs in _by_currency(rows).items()}
 
 
+def _with_tenant_names(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Commitment rows naming the tenants that benefited by name, as the rest of the page does."""
+    for r in rows:
+        if r.get("tenants"):
+            r["tenants"] = ", ".join(names.get(t, t) for t in str(r["tenants"]).split(", "))
+    return rows
+
+
 def render_overview(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> str:
     """The finance overview page (self-contained HTML)."""
     before = previous_period(period)
@@ -187,5 +195,5 @@ def render_overview(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period)
                   previous=before, cost_basis=cfg.rebill.cost_basis, spend=spend,
                   margin=margin, invoices=inv, unallocated=una[:UNALLOCATED_SHOWN],
                   more=max(0, len(una) - UNALLOCATED_SHOWN), anomalies=anomalies(con, period),
-                  commitments=commitment_summary(con, period),
+                  commitments=_with_tenant_names(commitment_summary(con, period), names),
                   Col=Col, money_fmt=_money_or_blank)
