@@ -36,12 +36,17 @@ def test_corrupt_file_blocks_only_its_source_and_the_closed_export(
     assert not (cfg.home / "exports" / "2026-10").exists()
 
 
-def test_bad_value_in_another_period_does_not_block_the_closed_export(tmp_path: Path) -> None:
+def test_bad_value_in_a_source_fails_it_in_one_line_and_holds_the_closed_export(
+        tmp_path: Path) -> None:
+    """A FOCUS file is checked whole when its periods are listed (a bad cell could hide
+    which period a row belongs to): the source fails in one line naming file, row and
+    column, the healthy source still loads, and the closed month waits for a good night."""
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "x.csv").write_bytes(mutated(Tags="{oops"))  # rows of 2024-09
     cfg = setup(tmp_path, '\n[sources.broken]\ntype = "focus"\npath = "broken/*"\n')
     report = night(cfg, date(2026, 11, 3))
-    errors = [e for e in report.errors if "broken" in e]
-    assert len(errors) == 1 and "broken 2024-09" in errors[0]
-    assert "row 3, column Tags: cannot parse '{oops'" in errors[0]
-    assert report.exported == "2026-10"
+    failed = [e for e in report.errors if e.startswith("ingest broken")]
+    assert len(failed) == 1 and "row 3, column Tags" in failed[0] and "x.csv" in failed[0]
+    assert "2026-10 not exported: sources broken failed" in report.errors[-1]
+    assert report.exported is None
+    assert any(o.source != "broken" and o.status != "failed" for o in report.loads)

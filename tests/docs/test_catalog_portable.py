@@ -75,7 +75,8 @@ def test_rebill_demo_home_copied_elsewhere_opens_in_both(demo_all: Config,
     finally:
         hidden.rename(demo_all.home)
     reference = current["zones"]["UTC"]
-    assert sum(1 for rows in reference if rows) >= len(QUERIES) - 2
+    # the demo bills no commitments: the three commitment queries are empty there
+    assert sum(1 for rows in reference if rows) >= len(QUERIES) - 5
     for result in (current, lts):
         for zone in ZONES:
             assert result["zones"][zone] == reference, (result["version"], zone)
