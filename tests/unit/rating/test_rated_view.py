@@ -65,6 +65,7 @@ def test_view_and_lines_equal_the_materialized_outputs(tmp_path: Path, variant: 
     # the persistent catalog serves the same view (as analysts open it)
     assert refresh_catalog(home)
     ro = duckdb.connect(str(home / "rebill.duckdb"), read_only=True)
+    ro.execute("SET file_search_path = ?", [str(home)])  # views name files relative to the home
     try:
         assert ro.execute("SELECT count(*), sum(amount) FROM rated_costs").fetchall()[0][0] \
             == EXPECTED[variant][0]
