@@ -1,6 +1,7 @@
-"""The one retry layer of the billing clients: httpx, backoff, Retry-After, redaction.
+"""The billing clients' HTTP: httpx, redaction, and their use of :mod:`rebill.retry`.
 
-Every remote call of an exporter goes through :class:`Caller`. Idempotent calls
+Every remote call of an exporter goes through :class:`Caller`, which retries
+through :mod:`rebill.retry` (the one retry layer). Idempotent calls
 (reads, updates, deletes) are retried on 429, 5xx and network errors with
 bounded exponential backoff and jitter, honouring ``Retry-After``. A call that
 creates something is retried only on 429 (the server refused it before doing
