@@ -36,6 +36,26 @@ RATED_COSTS = pa.schema([
     ("tenant_currency", pa.string()),
 ])
 
+# Per (tenant, day, kind, pool, provider, service, currency): the sums of
+# ``rated_costs``, written by rating as ``rated_daily.parquet`` so daily reports
+# (anomalies, budgets, statements) never recompute the rated rows.
+RATED_DAILY = pa.schema([
+    ("tenant_id", pa.string()),
+    ("period", pa.string()),
+    ("day", pa.date32()),
+    ("kind", pa.string()),  # usage | shared
+    ("pool", pa.string()),
+    ("provider", pa.string()),
+    ("service", pa.string()),
+    ("currency", pa.string()),  # billing currency
+    ("cost", MONEY_ARROW),
+    ("rated", MONEY_ARROW),
+    ("amount", MONEY_ARROW),  # tenant currency, the exact sum of the rows' amounts
+    ("tenant_currency", pa.string()),
+    ("rows", pa.int64()),
+])
+RATED_DAILY_FILE = "rated_daily.parquet"
+
 UNALLOCATED = pa.schema([
     ("period", pa.string()),
     ("x_row_id", pa.string()),
