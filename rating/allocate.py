@@ -62,8 +62,9 @@ def pool_members(cfg: Config) -> list[tuple[int, int, int | None]]:
     return out
 
 
-def build_takers(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
-    """Create ``_rt_takers(pool_idx, currency, day, tenant_idx, w, big_w)`` from ``_rt_rows``.
+def build_takers(con: duckdb.DuckDBPyConnection, cfg: Config, direct: str) -> None:
+    """Create ``_rt_takers(pool_idx, currency, day, tenant_idx, w, big_w)`` from ``_rt_rows``
+    (the pool rows) and ``direct`` (the direct sums of :mod:`rebill.rating.scan`: the basis).
 
     Who takes a share of a pool row, and with which weight, depends only on
     (pool, currency, day): the takers and their total W are computed once per
@@ -81,8 +82,8 @@ def build_takers(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     )
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE _rt_basis AS
-SELECT tenant_idx, currency, {to_units_sql("sum(cost)")} AS basis
-FROM {ROWS} WHERE target = 'tenant' AND NOT is_tax GROUP BY tenant_idx, currency""")
+SELECT tenant_idx, currency, sum(cost_u) AS basis
+FROM {direct} WHERE NOT is_tax GROUP BY tenant_idx, currency""")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {TAKERS} AS
 SELECT *, sum(w) OVER (PARTITION BY pool_idx, currency, day) AS big_w

@@ -14,8 +14,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from rebill.config import PRICING_SCOPE_KEYS, Config
 from rebill.layout import SCHEMA_DIR, lake_root
 from rebill.normalize.store import lake_of
@@ -58,11 +56,6 @@ def source_sql(home: Path, period: Period) -> str:
 
 def cost_column(cfg: Config) -> str:
     return COST_COLUMNS[cfg.rebill.cost_basis]
-
-
-def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> None:
-    """Create the temp table ``_rt_rows``: one row per lake row of ``period`` with its target."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROWS} AS {rows_sql(cfg, source_sql(cfg.home, period))}")
 
 
 def rows_sql(cfg: Config, source: str) -> str:

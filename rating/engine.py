@@ -30,7 +30,7 @@ from rebill.normalize.catalog import connect, ensure_layout
 from rebill.periods import Period, closes_on
 from rebill.rating import conservation
 from rebill.rating.allocate import TAKERS, build_takers
-from rebill.rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column, source_sql
+from rebill.rating.attribute import GROUP_COLUMNS, ROWS, cost_column, source_sql
 from rebill.rating.fx import load_rates, resolve_rates
 from rebill.rating.lines import (
     ExtraLines,
@@ -54,6 +54,7 @@ from rebill.rating.rated import (
     stored_view_sql,
     tenant_currency_sql,
 )
+from rebill.rating.scan import DIRECT, build_scan
 from rebill.rating.sums import FINE, build_fine, sums_sql
 from rebill.sql import literal
 
@@ -132,7 +133,7 @@ def _line_sums(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: s
     Groups are integer-keyed (tenant and pool indexes); names and line keys are
     derived on the few aggregated rows.
     """
-    build_fine(con, cfg, rows, takers, fx)
+    build_fine(con, cfg, DIRECT, rows, takers, fx)
     keys = list(dict.fromkeys(GROUP_COLUMNS[k] for k in cfg.rebill.group_by))
     one_unit = "min(unit_min) = max(unit_max) AND sum(unit_n) = sum(n)"
     sums = (f"{sums_sql('amount_u')} AS amount, {sums_sql('cost_u')} AS cost, "
@@ -297,11 +298,11 @@ def rate_period(
             clean_stale_staging(tmp_dir(home))  # what killed runs left
             _tenants_table(db, cfg)
             fx_file = load_rates(db, cfg)
-            build_rows(db, cfg, period)
-            build_takers(db, cfg)
+            build_scan(db, cfg, period)
+            build_takers(db, cfg, DIRECT)
             rates = resolve_rates(db, f"""
 SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FROM (
-  SELECT currency, tenant_idx, day FROM {ROWS} WHERE target = 'tenant'
+  SELECT currency, tenant_idx, day FROM {DIRECT}
   UNION ALL SELECT currency, tenant_idx, day FROM {TAKERS})""", fx_file)
             staged = staging_dir(home, period)
             write_query(db, f"SELECT * FROM {TAKERS} ORDER BY ALL", TAKERS_SCHEMA,

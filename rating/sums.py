@@ -68,30 +68,15 @@ FROM (
 )"""
 
 
-def _fx_sql(con: duckdb.DuckDBPyConnection, fx: str) -> str | None:
-    """``fx`` as a join, or None when every needed rate is the same currency's 1."""
-    converts = con.execute(f"SELECT count(*) FROM {fx} WHERE fx_u <> {UNITS}").fetchall()[0][0]
-    return fx if converts else None
-
-
-def _direct_sql(cfg: Config, rows: str, fx: str | None) -> str:
-    passthrough = cfg.rebill.provider_tax == "passthrough"
+def _direct_sql(cfg: Config, direct: str) -> str:
+    """The usage rows of ``_rt_fine`` from the priced direct sums (:mod:`rebill.rating.scan`)."""
     keys = "".join(f", {k}" for k in key_columns(cfg))
-    picked = (f"SELECT tenant_idx, day, currency, provider, service{keys}, quantity, unit, "
-              f"{to_units_sql('cost')} AS cost_u, {factor_units_sql(cfg, passthrough)} AS factor_u"
-              f"{{tc}} FROM {rows} WHERE target = 'tenant'")
-    if fx is None:
-        source = f"SELECT *, {UNITS} AS fx_u FROM ({picked.format(tc='')})"
-    else:
-        tc = f", {tenant_currency_sql(cfg)} AS tenant_currency"
-        source = (f"SELECT p.*, f.fx_u FROM ({picked.format(tc=tc)}) p "
-                  f"JOIN {fx} f USING (currency, tenant_currency, day)")
     return f"""
 SELECT 'usage' AS kind, tenant_idx, CAST(NULL AS INTEGER) AS pool_idx, day, currency, provider,
   service{keys}, sum(cost_u) AS cost_u, sum(rated_u) AS rated_u, sum(amount_u) AS amount_u,
-  count(*) AS n, sum(quantity) AS quantity, min(unit) AS unit_min, max(unit) AS unit_max,
-  count(unit) AS unit_n
-FROM ({_priced(source, "cost_u")})
+  sum(n) AS n, sum(quantity) AS quantity, min(unit_min) AS unit_min, max(unit_max) AS unit_max,
+  sum(unit_n) AS unit_n
+FROM {direct}
 GROUP BY tenant_idx, day, currency, provider, service{keys}"""
 
 
@@ -162,10 +147,11 @@ FROM (
 GROUP BY tenant_idx, pool_idx, day, currency, provider, service""", stream
 
 
-def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str, fx: str
-               ) -> None:
-    """Create ``_rt_fine`` from ``rows`` (``_rt_rows`` shape), ``takers`` and ``fx`` (tables)."""
-    direct = _direct_sql(cfg, rows, _fx_sql(con, fx))
+def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, rows: str,
+               takers: str, fx: str) -> None:
+    """Create ``_rt_fine`` from the direct sums, ``rows`` (the other rows, ``_rt_rows``
+    shape), ``takers`` and ``fx`` (relations)."""
+    direct = _direct_sql(cfg, direct_sums)
     if not cfg.shared:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
