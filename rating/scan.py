@@ -22,7 +22,7 @@ from rebill.config import Config
 from rebill.errors import RatingError
 from rebill.periods import Period
 from rebill.rating.attribute import DAY_SQL, ROWS, rows_sql, source_sql
-from rebill.rating.exact import UNITS, mul_round_sql, to_units_sql
+from rebill.rating.exact import UNITS, mul_round_select, to_units_sql
 from rebill.rating.fx import FX_TABLE, LOOKBACK_DAYS
 from rebill.rating.pricing import factor_units_sql
 from rebill.rating.rated import tenant_currency_sql
@@ -81,20 +81,14 @@ def build_scan(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
                    f"AND f.tenant_currency = {tc} AND f.day = r.day")
         fx_u = f"CASE WHEN f.fx_rate IS NULL THEN {UNITS} ELSE {to_units_sql('f.fx_rate')} END"
     kept = ", ".join(f"any_value({c}) AS {c}" for c in _KEPT if c not in keys)
-    priced = f"""
-SELECT *, CASE WHEN fx_u = {UNITS} THEN rated_u ELSE {mul_round_sql("rated_u", "fx_u")} END
-  AS amount_u
-FROM (
-  SELECT *, CASE WHEN factor_u = {UNITS} THEN cost_u
-                 ELSE {mul_round_sql("cost_u", "factor_u")} END AS rated_u
-  FROM (
-    SELECT r.* REPLACE ({picked}),
-      CASE WHEN {direct} THEN {to_units_sql("r.cost")} END AS cost_u,
-      CASE WHEN {direct} THEN {factor_units_sql(cfg, passthrough)} END AS factor_u,
-      {fx_u} AS fx_u
-    FROM ({rows_sql(cfg, source)}) r{fx_join}
-  )
-)"""
+    picked_rows = f"""
+SELECT r.* REPLACE ({picked}),
+  CASE WHEN {direct} THEN {to_units_sql("r.cost")} END AS cost_u,
+  CASE WHEN {direct} THEN {factor_units_sql(cfg, passthrough)} END AS factor_u,
+  {fx_u} AS fx_u
+FROM ({rows_sql(cfg, source)}) r{fx_join}"""
+    priced = mul_round_select(mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u"),
+                              "rated_u", "fx_u", "amount_u")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ALL} AS
 SELECT {", ".join(group)}, {kept}, sum(cost) AS cost, sum(cost_u) AS cost_u,

@@ -28,7 +28,7 @@ import duckdb
 from rebill.config import PRICING_SCOPE_KEYS, Config
 from rebill.rating.allocate import share_units_sql
 from rebill.rating.attribute import GROUP_COLUMNS
-from rebill.rating.exact import UNITS, from_units_sql, mul_round_sql, to_units_sql
+from rebill.rating.exact import from_units_sql, mul_round_select, split_select, to_units_sql
 from rebill.rating.pricing import SCOPE_COLUMNS, factor_units_sql
 from rebill.rating.rated import tenant_currency_sql
 
@@ -58,14 +58,8 @@ def _class_columns(cfg: Config) -> list[str]:
 
 def _priced(relation: str, value: str) -> str:
     """``relation`` (with ``factor_u``, ``fx_u``) plus ``rated_u`` and ``amount_u`` of ``value``."""
-    return f"""
-SELECT *, CASE WHEN fx_u = {UNITS} THEN rated_u ELSE {mul_round_sql("rated_u", "fx_u")} END
-  AS amount_u
-FROM (
-  SELECT *, CASE WHEN factor_u = {UNITS} THEN {value}
-                 ELSE {mul_round_sql(value, "factor_u")} END AS rated_u
-  FROM ({relation})
-)"""
+    return mul_round_select(mul_round_select(relation, value, "factor_u", "rated_u"),
+                            "rated_u", "fx_u", "amount_u")
 
 
 def _direct_sql(cfg: Config, direct: str) -> str:
@@ -88,7 +82,8 @@ def _build_classes(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, taker
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL_ROWS} AS
 SELECT row_number() OVER () AS rid, dense_rank() OVER (ORDER BY {listed}) AS class_id, {listed},
-  {to_units_sql("cost")} AS c
+  {to_units_sql("cost")} AS c, CAST({to_units_sql("cost")} AS DOUBLE) AS dc,
+  abs({to_units_sql("cost")}) < {2**50} AS small
 FROM {rows} r
 WHERE target = 'pool' AND EXISTS (
   SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx
@@ -99,6 +94,7 @@ WHERE target = 'pool' AND EXISTS (
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_CLASS_TAKERS} AS
 SELECT x.class_id, x.tenant_idx, x.w, x.big_w, x.factor_u, f.fx_u,
+  CAST(x.w AS DOUBLE) / CAST(x.big_w AS DOUBLE) AS frac,
   row_number() OVER (PARTITION BY x.class_id ORDER BY x.w DESC, x.tenant_idx) = 1 AS is_top
 FROM (
   SELECT c.*, k.tenant_idx, k.w, k.big_w, {factor_units_sql(cfg, passthrough)} AS factor_u,
@@ -110,17 +106,18 @@ FROM (
     # each row with the share of its class's top taker: the largest |share|
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL} AS
-SELECT rid, class_id, c, {share_units_sql("c", "w", "big_w")} AS s_star
-FROM (SELECT p.rid, p.class_id, p.c, t.w, t.big_w FROM {_POOL_ROWS} p
+SELECT rid, class_id, c, dc, small, {share_units_sql("c", "w", "big_w")} AS s_star
+FROM (SELECT p.rid, p.class_id, p.c, p.dc, p.small, t.w, t.big_w FROM {_POOL_ROWS} p
       JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
 
 
 def _shared_sql(cfg: Config) -> tuple[str, str]:
     """(per class and tenant the priced shares, remainders moved; the share stream)."""
-    stream = f"""
-SELECT p.rid, p.class_id, p.c, p.s_star, t.tenant_idx, t.factor_u, t.fx_u,
-  {share_units_sql("p.c", "t.w", "t.big_w")} AS s
+    pairs = f"""
+SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.s_star, t.tenant_idx, t.w, t.big_w, t.frac,
+  t.factor_u, t.fx_u
 FROM {_POOL} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
+    stream = split_select(pairs, "dc", "frac", "small", share_units_sql("c", "w", "big_w"), "s")
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
 SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.s_star, x.s_star + x.rest AS s_new
