@@ -42,12 +42,13 @@ _SMALL = 10**13
 _SHARE_FAST = 2**50
 
 
-def to_units_sql(expr: str) -> str:
-    """DECIMAL(38,12) -> HUGEINT units of 1e-12 (exact)."""
+def to_units_sql(expr: str, as_type: str = "HUGEINT") -> str:
+    """DECIMAL(38,12) -> HUGEINT units of 1e-12 (exact); ``as_type`` BIGINT when they fit."""
     return (
         f"CASE WHEN abs({expr}) < 1000 THEN CAST(CAST(round(CAST(CAST({expr} AS DECIMAL(18,12)) "
-        f"AS DOUBLE) * 1e12) AS BIGINT) AS HUGEINT) "
-        f"ELSE CAST(replace(CAST(CAST({expr} AS DECIMAL(38,12)) AS VARCHAR), '.', '') AS HUGEINT) END"
+        f"AS DOUBLE) * 1e12) AS BIGINT) AS {as_type}) "
+        f"ELSE CAST(replace(CAST(CAST({expr} AS DECIMAL(38,12)) AS VARCHAR), '.', '') "
+        f"AS {as_type}) END"
     )
 
 
@@ -99,18 +100,19 @@ def _trusted_sql(x: str) -> str:
             f"abs({x}) * {2.0**-46!r} + {2.0**-30!r}")
 
 
-def mul_round_select(relation: str, u: str, f: str, out: str) -> str:
+def mul_round_select(relation: str, u: str, f: str, out: str, as_type: str = "HUGEINT") -> str:
     """``relation`` plus ``out`` = :func:`mul_round_sql` of columns ``u``, ``f``.
 
     The same values, computed in two projections so each row's DOUBLE estimate
-    is computed once; a factor of exactly 1 leaves ``u`` unchanged.
+    is computed once; a factor of exactly 1 leaves ``u`` unchanged. ``as_type``
+    BIGINT when the caller knows every result fits in 63 bits (faster sums).
     """
     trusted = (f"abs(_mr_u) < {2**53} AND abs(_mr_f) < {2**53} AND {_trusted_sql('_mr_x')}")
     return f"""
 SELECT * EXCLUDE (_mr_u, _mr_f, _mr_x),
-  CASE WHEN {f} = {UNITS} THEN {u}
-       WHEN {trusted} THEN CAST(CAST(_mr_x AS BIGINT) AS HUGEINT)
-       ELSE {mul_round_sql(u, f)} END AS {out}
+  CASE WHEN {f} = {UNITS} THEN CAST({u} AS {as_type})
+       WHEN {trusted} THEN CAST(CAST(_mr_x AS BIGINT) AS {as_type})
+       ELSE CAST({mul_round_sql(u, f)} AS {as_type}) END AS {out}
 FROM (
   SELECT *, CAST({u} AS DOUBLE) AS _mr_u, CAST({f} AS DOUBLE) AS _mr_f,
     CAST({u} AS DOUBLE) * (CAST({f} AS DOUBLE) / 1e12) AS _mr_x
@@ -118,16 +120,18 @@ FROM (
 )"""
 
 
-def split_select(relation: str, dc: str, frac: str, small: str, exact: str, out: str) -> str:
+def split_select(relation: str, dc: str, frac: str, small: str, exact: str, out: str,
+                 as_type: str = "HUGEINT") -> str:
     """``relation`` plus ``out`` = round_half_away(c * w / W), signed like c.
 
     ``dc`` is the column DOUBLE(c), ``frac`` DOUBLE(w) / DOUBLE(W), ``small`` |c| < 2^50,
     ``exact`` the exact expression for the rows the estimate cannot settle: the
     same estimate and the same answers as :func:`share_sql`, with the division
-    done once per taker instead of once per share.
+    done once per taker instead of once per share. ``as_type`` as in
+    :func:`mul_round_select`.
     """
     return f"""
 SELECT * EXCLUDE (_sp_x),
-  CASE WHEN {small} AND {_trusted_sql('_sp_x')} THEN CAST(CAST(_sp_x AS BIGINT) AS HUGEINT)
-       ELSE {exact} END AS {out}
+  CASE WHEN {small} AND {_trusted_sql('_sp_x')} THEN CAST(CAST(_sp_x AS BIGINT) AS {as_type})
+       ELSE CAST({exact} AS {as_type}) END AS {out}
 FROM (SELECT *, {dc} * {frac} AS _sp_x FROM ({relation}))"""

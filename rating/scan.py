@@ -16,15 +16,17 @@ missing one as an error, is :func:`rebill.rating.fx.resolve_rates`' job later.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import duckdb
 
 from rebill.config import Config
 from rebill.errors import RatingError
 from rebill.periods import Period
-from rebill.rating.attribute import DAY_SQL, ROWS, rows_sql, source_sql
+from rebill.rating.attribute import DAY_SQL, ROWS, cost_column, rows_sql, source_sql
 from rebill.rating.exact import UNITS, mul_round_select, to_units_sql
 from rebill.rating.fx import FX_TABLE, LOOKBACK_DAYS
-from rebill.rating.pricing import factor_units_sql
+from rebill.rating.pricing import factor_units, factor_units_sql
 from rebill.rating.rated import tenant_currency_sql
 from rebill.rating.sums import key_columns
 
@@ -37,35 +39,46 @@ _KEPT = ("sku", "region", "region_name", "account", "billing_account", "charge_c
          "resource", "tags", "any_tenant_match", "unit")
 
 
-def _candidate_rates(con: duckdb.DuckDBPyConnection, cfg: Config, source: str) -> bool:
-    """Create ``_rt_fx_candidates``; False when no row can need a conversion."""
-    currencies = sorted({cfg.tenant_currency(t) for t in cfg.tenants})
-    if not currencies:
-        return False
+def _candidate_rates(con: duckdb.DuckDBPyConnection, cfg: Config, source: str
+                     ) -> tuple[bool, int]:
+    """Create ``_rt_fx_candidates``: (whether a row may need converting, the largest
+    |cost| x factor x rate of the period in units, a bound for 64-bit sums)."""
+    currencies = sorted({cfg.tenant_currency(t) for t in cfg.tenants}) or [cfg.rebill.currency]
     listed = ", ".join(f"('{c}')" for c in currencies)
     con.execute(f"""
+CREATE OR REPLACE TEMP TABLE _rt_profile AS
+SELECT "BillingCurrency" AS currency, min({DAY_SQL}) AS lo, max({DAY_SQL}) AS hi,
+  max(abs("{cost_column(cfg)}")) AS big
+FROM ({source}) GROUP BY 1""")
+    con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_CANDIDATES} AS
-WITH cur AS (
-  SELECT "BillingCurrency" AS currency, min({DAY_SQL}) AS lo, max({DAY_SQL}) AS hi
-  FROM ({source}) GROUP BY 1
-), need AS (
+WITH need AS (
   SELECT c.currency, t.tc AS tenant_currency,
     CAST(unnest(generate_series(CAST(c.lo AS TIMESTAMP), CAST(c.hi AS TIMESTAMP),
                                 INTERVAL 1 DAY)) AS DATE) AS day
-  FROM cur c CROSS JOIN (VALUES {listed}) t(tc) WHERE c.currency <> t.tc
+  FROM _rt_profile c CROSS JOIN (VALUES {listed}) t(tc) WHERE c.currency <> t.tc
 )
 SELECT n.currency, n.tenant_currency, n.day, arg_max(f.rate, f.date) AS fx_rate
 FROM need n LEFT JOIN {FX_TABLE} f
   ON f.base = n.currency AND f.quote = n.tenant_currency
  AND f.date <= n.day AND f.date >= n.day - {LOOKBACK_DAYS}
 GROUP BY ALL""")
-    return bool(con.execute(f"SELECT count(*) FROM {_CANDIDATES}").fetchall()[0][0])
+    n, rate = con.execute(f"SELECT count(*), max(fx_rate) FROM {_CANDIDATES}").fetchall()[0]
+    big = con.execute("SELECT max(big) FROM _rt_profile").fetchall()[0][0] or 0
+    markups = [t.markup for t in cfg.tenants] + [r.markup for r in cfg.pricing]
+    factor = max((abs(factor_units(m)) for m in markups), default=UNITS)
+    fx = max(int(Decimal(rate).scaleb(12)), UNITS) if rate is not None else UNITS
+    bound = (int(Decimal(big).scaleb(12)) + 1) * factor // UNITS * fx // UNITS + 1
+    return bool(n), bound
 
 
 def build_scan(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> None:
     """Create ``_rt_direct`` (priced direct sums) and ``_rt_rows`` (every other row)."""
     source = source_sql(cfg.home, period)
-    converts = _candidate_rates(con, cfg, source)
+    converts, bound = _candidate_rates(con, cfg, source)
+    # 64-bit values when no row's cost, rated or converted amount can pass 2^62 units
+    # (sums of them are 128-bit either way)
+    as_type = "BIGINT" if bound < 2**62 else "HUGEINT"
     passthrough = cfg.rebill.provider_tax == "passthrough"
     keys = key_columns(cfg)
     direct = "target = 'tenant'"
@@ -83,12 +96,13 @@ def build_scan(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
     kept = ", ".join(f"any_value({c}) AS {c}" for c in _KEPT if c not in keys)
     picked_rows = f"""
 SELECT r.* REPLACE ({picked}),
-  CASE WHEN {direct} THEN {to_units_sql("r.cost")} END AS cost_u,
+  CASE WHEN {direct} THEN {to_units_sql("r.cost", as_type)} END AS cost_u,
   CASE WHEN {direct} THEN {factor_units_sql(cfg, passthrough)} END AS factor_u,
   {fx_u} AS fx_u
 FROM ({rows_sql(cfg, source)}) r{fx_join}"""
-    priced = mul_round_select(mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u"),
-                              "rated_u", "fx_u", "amount_u")
+    priced = mul_round_select(
+        mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u", as_type),
+        "rated_u", "fx_u", "amount_u", as_type)
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ALL} AS
 SELECT {", ".join(group)}, {kept}, sum(cost) AS cost, sum(cost_u) AS cost_u,

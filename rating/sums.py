@@ -28,7 +28,7 @@ import duckdb
 from rebill.config import PRICING_SCOPE_KEYS, Config
 from rebill.rating.allocate import share_units_sql
 from rebill.rating.attribute import GROUP_COLUMNS
-from rebill.rating.exact import from_units_sql, mul_round_select, split_select, to_units_sql
+from rebill.rating.exact import UNITS, from_units_sql, mul_round_select, split_select, to_units_sql
 from rebill.rating.pricing import SCOPE_COLUMNS, factor_units_sql
 from rebill.rating.rated import tenant_currency_sql
 
@@ -56,10 +56,10 @@ def _class_columns(cfg: Config) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def _priced(relation: str, value: str) -> str:
+def _priced(relation: str, value: str, as_type: str = "HUGEINT") -> str:
     """``relation`` (with ``factor_u``, ``fx_u``) plus ``rated_u`` and ``amount_u`` of ``value``."""
-    return mul_round_select(mul_round_select(relation, value, "factor_u", "rated_u"),
-                            "rated_u", "fx_u", "amount_u")
+    return mul_round_select(mul_round_select(relation, value, "factor_u", "rated_u", as_type),
+                            "rated_u", "fx_u", "amount_u", as_type)
 
 
 def _direct_sql(cfg: Config, direct: str) -> str:
@@ -111,13 +111,26 @@ FROM (SELECT p.rid, p.class_id, p.c, p.dc, p.small, t.w, t.big_w FROM {_POOL_ROW
       JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
 
 
-def _shared_sql(cfg: Config) -> tuple[str, str]:
+def _int_type(con: duckdb.DuckDBPyConnection) -> str:
+    """BIGINT when every share, rated and converted share of the period fits in 63 bits."""
+    c, f, fx = con.execute(
+        f"SELECT (SELECT max(abs(c)) FROM {_POOL}), max(abs(factor_u)), max(abs(fx_u)) "
+        f"FROM {_CLASS_TAKERS}").fetchall()[0]
+    if c is None:
+        return "HUGEINT"
+    bound = (int(c) * int(f) // UNITS + 1) * int(fx) // UNITS + 1
+    return "BIGINT" if bound < 2**62 else "HUGEINT"
+
+
+def _shared_sql(cfg: Config, as_type: str) -> tuple[str, str]:
     """(per class and tenant the priced shares, remainders moved; the share stream)."""
     pairs = f"""
-SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.s_star, t.tenant_idx, t.w, t.big_w, t.frac,
-  t.factor_u, t.fx_u
+SELECT p.rid, p.class_id, p.c, p.dc, p.small, CAST(p.s_star AS {as_type}) AS s_star, t.tenant_idx,
+  t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
+  CAST(t.fx_u AS {as_type}) AS fx_u
 FROM {_POOL} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
-    stream = split_select(pairs, "dc", "frac", "small", share_units_sql("c", "w", "big_w"), "s")
+    stream = _priced(split_select(pairs, "dc", "frac", "small",
+                                  share_units_sql("c", "w", "big_w"), "s", as_type), "s", as_type)
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
 SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.s_star, x.s_star + x.rest AS s_new
@@ -153,13 +166,13 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
     _build_classes(con, cfg, rows, takers, fx)
-    shared, stream = _shared_sql(cfg)
+    shared, stream = _shared_sql(cfg, _int_type(con))
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_SHARE_SUMS} AS
 SELECT GROUPING(rid) = 0 AS per_row, class_id, tenant_idx, rid, sum(s) AS cost_u,
   sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, count(*) AS n,
   min(tenant_idx) FILTER (WHERE s = s_star) AS winner
-FROM ({_priced(stream, "s")})
+FROM ({stream})
 GROUP BY GROUPING SETS ((class_id, tenant_idx), (rid))""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct} UNION ALL BY NAME {shared}")
 
