@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -81,12 +82,14 @@ def test_a_period_rated_before_rated_daily_is_summed_from_rated_costs(tmp_path: 
 
 
 @pytest.mark.slow
-def test_rated_daily_equals_rated_costs_sums_on_the_rich_lake(tmp_path: Path) -> None:
-    """100k rows, pools, credits, FX, several currencies (richlake)."""
+@pytest.mark.parametrize("variant", [{}, {"group_by": ["service"], "provider_tax": "exclude"}])
+def test_rated_daily_equals_rated_costs_sums_on_the_rich_lake(
+        tmp_path: Path, variant: dict[str, Any]) -> None:
+    """100k rows, pools, credits, FX, several currencies, tax (richlake)."""
     (tmp_path / "fx.csv").write_text(FX)
     home = tmp_path / "home"
     write_rich_lake(home)
-    cfg = parse_config(rich_config(home), "rich.toml", tmp_path)
+    cfg = parse_config(rich_config(home, **variant), "rich.toml", tmp_path)
     result = rate_period(cfg, Period.parse("2026-10"))
     con = connect(home)
     try:
