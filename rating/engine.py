@@ -31,7 +31,9 @@ from rebill.periods import Period, closes_on
 from rebill.rating import conservation
 from rebill.rating.allocate import TAKERS, build_takers
 from rebill.rating.attribute import GROUP_COLUMNS, ROWS, cost_column, source_sql
+from rebill.rating.daily import write_daily  # issue 16 (nop)
 from rebill.rating.fx import load_rates, resolve_rates
+from rebill.rating.inputs import input_fingerprint, write_fingerprint  # issue 16 (nop)
 from rebill.rating.lines import (
     ExtraLines,
     correction_lines,
@@ -296,6 +298,8 @@ def rate_period(
     try:
         with home_lock(home, f"rate-{period.label}", wait=600):
             clean_stale_staging(tmp_dir(home))  # what killed runs left
+            # -- issue 16 (nop): the inputs' fingerprint, taken before anything is read --
+            fingerprint = input_fingerprint(cfg, period, corrections=extra_lines is not None)
             _tenants_table(db, cfg)
             fx_file = load_rates(db, cfg)
             build_scan(db, cfg, period)
@@ -336,6 +340,11 @@ SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FRO
                 unallocated=staged / "unallocated.parquet",
             )
             conservation.check(balance, period.label)
+            # -- issue 16 (nop): daily sums for the reports; the fingerprint, published with
+            # the outputs it describes (rating.daily, rating.inputs) --
+            write_daily(db, cfg, period, staged, FINE)
+            write_fingerprint(staged, fingerprint)
+            # -- end issue 16 (nop) --
             directory = publish(staged, home, period)
             staged = None
     finally:
