@@ -100,9 +100,9 @@ SELECT r.* REPLACE ({picked}),
   CASE WHEN {direct} THEN {factor_units_sql(cfg, passthrough)} END AS factor_u,
   {fx_u} AS fx_u
 FROM ({rows_sql(cfg, source)}) r{fx_join}"""
-    priced = mul_round_select(
-        mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u", as_type),
-        "rated_u", "fx_u", "amount_u", as_type)
+    rated = mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u", as_type)
+    priced = (mul_round_select(rated, "rated_u", "fx_u", "amount_u", as_type) if converts
+              else f"SELECT *, rated_u AS amount_u FROM ({rated})")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ALL} AS
 SELECT {", ".join(group)}, {kept}, sum(cost) AS cost, sum(cost_u) AS cost_u,

@@ -59,10 +59,13 @@ def _class_columns(cfg: Config) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def _priced(relation: str, value: str, as_type: str = "HUGEINT") -> str:
-    """``relation`` (with ``factor_u``, ``fx_u``) plus ``rated_u`` and ``amount_u`` of ``value``."""
-    return mul_round_select(mul_round_select(relation, value, "factor_u", "rated_u", as_type),
-                            "rated_u", "fx_u", "amount_u", as_type)
+def _priced(relation: str, value: str, as_type: str = "HUGEINT", converts: bool = True) -> str:
+    """``relation`` (with ``factor_u``, ``fx_u``) plus ``rated_u`` and ``amount_u`` of ``value``;
+    ``converts`` False when every ``fx_u`` is exactly 1 (then ``amount_u`` is ``rated_u``)."""
+    rated = mul_round_select(relation, value, "factor_u", "rated_u", as_type)
+    if not converts:
+        return f"SELECT *, rated_u AS amount_u FROM ({rated})"
+    return mul_round_select(rated, "rated_u", "fx_u", "amount_u", as_type)
 
 
 def _direct_sql(cfg: Config, direct: str) -> str:
@@ -115,18 +118,19 @@ FROM (SELECT p.class_id, p.c, p.m, t.w, t.big_w
       JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
 
 
-def _int_type(con: duckdb.DuckDBPyConnection) -> str:
-    """BIGINT when every share, rated and converted share of the period fits in 63 bits."""
-    c, f, fx = con.execute(
-        f"SELECT (SELECT max(abs(c)) FROM {_POOL}), max(abs(factor_u)), max(abs(fx_u)) "
-        f"FROM {_CLASS_TAKERS}").fetchall()[0]
+def _modes(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
+    """(BIGINT when every share, rated and converted share of the period fits in 63 bits,
+    else HUGEINT; whether any taker's FX rate is not exactly 1)."""
+    c, f, fx, converts = con.execute(
+        f"SELECT (SELECT max(abs(c)) FROM {_POOL}), max(abs(factor_u)), max(abs(fx_u)), "
+        f"bool_or(fx_u <> {UNITS}) FROM {_CLASS_TAKERS}").fetchall()[0]
     if c is None:
-        return "HUGEINT"
+        return "HUGEINT", True
     bound = (int(c) * int(f) // UNITS + 1) * int(fx) // UNITS + 1
-    return "BIGINT" if bound < 2**62 else "HUGEINT"
+    return ("BIGINT" if bound < 2**62 else "HUGEINT"), bool(converts)
 
 
-def _shared_sql(cfg: Config, as_type: str) -> tuple[str, str]:
+def _shared_sql(cfg: Config, as_type: str, converts: bool) -> tuple[str, str]:
     """(per class and tenant the priced shares, remainders moved; the share stream)."""
     pairs = f"""
 SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.m, CAST(p.s_star AS {as_type}) AS s_star,
@@ -135,7 +139,8 @@ SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.m, CAST(p.s_star AS {as_type}) A
   CAST(t.fx_u AS {as_type}) AS fx_u
 FROM {_POOL} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
     stream = _priced(split_select(pairs, "dc", "frac", "small",
-                                  share_units_sql("c", "w", "big_w"), "s", as_type), "s", as_type)
+                                  share_units_sql("c", "w", "big_w"), "s", as_type), "s", as_type,
+                     converts)
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
 SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.m, x.s_star, x.s_star + x.rest AS s_new
@@ -144,11 +149,11 @@ FROM (SELECT s.rid, p.class_id, p.m, p.s_star, p.c - s.cost_u AS rest, s.winner
       WHERE s.per_row AND p.c <> s.cost_u) x
 JOIN {_CLASS_TAKERS} t ON t.class_id = x.class_id AND t.tenant_idx = x.winner"""
     before = f"SELECT * EXCLUDE (rated_u, amount_u), rated_u AS rated_old, amount_u AS amount_old " \
-             f"FROM ({_priced(moved, 's_star')})"
+             f"FROM ({_priced(moved, 's_star', converts=converts)})"
     fix = f"""
 SELECT class_id, tenant_idx, (s_new - s_star) * m AS cost_u, (rated_u - rated_old) * m AS rated_u,
   (amount_u - amount_old) * m AS amount_u, 0 AS n
-FROM ({_priced(before, "s_new")})"""
+FROM ({_priced(before, "s_new", converts=converts)})"""
     nulls = "".join(f", CAST(NULL AS VARCHAR) AS {k}" for k in key_columns(cfg))
     return f"""
 SELECT 'shared' AS kind, tenant_idx, pool_idx, day, currency, provider, service{nulls},
@@ -173,7 +178,7 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
     _build_classes(con, cfg, rows, takers, fx)
-    shared, stream = _shared_sql(cfg, _int_type(con))
+    shared, stream = _shared_sql(cfg, *_modes(con))
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_SHARE_SUMS} AS
 SELECT GROUPING(rid) = 0 AS per_row, class_id, tenant_idx, m, rid, sum(s) AS cost_u,
