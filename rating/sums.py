@@ -49,7 +49,7 @@ def key_columns(cfg: Config) -> list[str]:
     return [c for c in cols if c not in ("provider", "service")]
 
 
-def _class_columns(cfg: Config) -> list[str]:
+def class_columns(cfg: Config) -> list[str]:
     """What decides a pool row's takers, markups and FX rate (besides pool and day)."""
     cols = ["pool_idx", "currency", "day", "provider", "service", "is_tax"]
     for rule in cfg.pricing:
@@ -83,7 +83,7 @@ GROUP BY tenant_idx, day, currency, provider, service{keys}"""
 def _build_classes(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str,
                    fx: str) -> None:
     """Number the pool rows that have takers, their classes, and each class's takers."""
-    cols = _class_columns(cfg)
+    cols = class_columns(cfg)
     listed = ", ".join(cols)
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL_ROWS} AS
