@@ -41,6 +41,7 @@ _POOL = "_rt_pool"
 _CLASSES = "_rt_classes"
 _CLASS_TAKERS = "_rt_class_takers"
 _SHARE_SUMS = "_rt_share_sums"
+_ROW_SUMS = "_rt_row_sums"
 
 
 def key_columns(cfg: Config) -> list[str]:
@@ -130,23 +131,24 @@ def _modes(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
     return ("BIGINT" if bound < 2**62 else "HUGEINT"), bool(converts)
 
 
-def _shared_sql(cfg: Config, as_type: str, converts: bool) -> tuple[str, str]:
-    """(per class and tenant the priced shares, remainders moved; the share stream)."""
+def _shared_sql(cfg: Config, as_type: str, converts: bool) -> tuple[str, str, str]:
+    """(per class and tenant the priced shares, remainders moved; the share stream; the
+    same stream unpriced)."""
     pairs = f"""
 SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.m, CAST(p.s_star AS {as_type}) AS s_star,
   t.tenant_idx,
   t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
   CAST(t.fx_u AS {as_type}) AS fx_u
 FROM {_POOL} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
-    stream = _priced(split_select(pairs, "dc", "frac", "small",
-                                  share_units_sql("c", "w", "big_w"), "s", as_type), "s", as_type,
-                     converts)
+    split = split_select(pairs, "dc", "frac", "small", share_units_sql("c", "w", "big_w"), "s",
+                         as_type)
+    stream = _priced(split, "s", as_type, converts)
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
 SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.m, x.s_star, x.s_star + x.rest AS s_new
 FROM (SELECT s.rid, p.class_id, p.m, p.s_star, p.c - s.cost_u AS rest, s.winner
-      FROM {_SHARE_SUMS} s JOIN {_POOL} p USING (rid)
-      WHERE s.per_row AND p.c <> s.cost_u) x
+      FROM {_ROW_SUMS} s JOIN {_POOL} p USING (rid)
+      WHERE p.c <> s.cost_u) x
 JOIN {_CLASS_TAKERS} t ON t.class_id = x.class_id AND t.tenant_idx = x.winner"""
     before = f"SELECT * EXCLUDE (rated_u, amount_u), rated_u AS rated_old, amount_u AS amount_old " \
              f"FROM ({_priced(moved, 's_star', converts=converts)})"
@@ -163,10 +165,10 @@ SELECT 'shared' AS kind, tenant_idx, pool_idx, day, currency, provider, service{
 FROM (
   SELECT class_id, tenant_idx, cost_u * m AS cost_u, rated_u * m AS rated_u,
     amount_u * m AS amount_u, n * m AS n
-  FROM {_SHARE_SUMS} WHERE NOT per_row
+  FROM {_SHARE_SUMS}
   UNION ALL {fix}
 ) JOIN {_CLASSES} USING (class_id)
-GROUP BY tenant_idx, pool_idx, day, currency, provider, service""", stream
+GROUP BY tenant_idx, pool_idx, day, currency, provider, service""", stream, split
 
 
 def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, rows: str,
@@ -178,14 +180,19 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
     _build_classes(con, cfg, rows, takers, fx)
-    shared, stream = _shared_sql(cfg, *_modes(con))
+    shared, stream, split = _shared_sql(cfg, *_modes(con))
+    # two streams, each summed as it flows: per row (its remainder and who takes it) and,
+    # priced, per class and tenant. Splitting twice is cheaper than one stream feeding two
+    # aggregates (DuckDB's GROUPING SETS fan-out).
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_ROW_SUMS} AS
+SELECT rid, sum(s) AS cost_u, min(tenant_idx) FILTER (WHERE s = s_star) AS winner
+FROM ({split}) GROUP BY rid""")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_SHARE_SUMS} AS
-SELECT GROUPING(rid) = 0 AS per_row, class_id, tenant_idx, m, rid, sum(s) AS cost_u,
-  sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, count(*) AS n,
-  min(tenant_idx) FILTER (WHERE s = s_star) AS winner
-FROM ({stream})
-GROUP BY GROUPING SETS ((class_id, tenant_idx, m), (rid))""")
+SELECT class_id, tenant_idx, m, sum(s) AS cost_u, sum(rated_u) AS rated_u,
+  sum(amount_u) AS amount_u, count(*) AS n
+FROM ({stream}) GROUP BY class_id, tenant_idx, m""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct} UNION ALL BY NAME {shared}")
 
 
