@@ -10,8 +10,9 @@ invoice lines, conservation totals and ``rated_daily`` are roll-ups of it.
 * Pool rows fall into *classes*: the rows of one (pool, currency, day,
   provider, service, tax flag and every column a pricing rule scopes on) have
   the same takers, weights, markups and FX rates. Each pool row meets each
-  taker of its class in one stream that is summed as it flows, per (class,
-  tenant) and per row, and never stored. A row's sum gives its remainder; the
+  taker of its class in a stream that is summed as it flows, never stored:
+  once unpriced per row, once priced per (class, tenant). A row's sum gives
+  its remainder; the
   remainder goes to the largest |share| (tie: the tenant first in file order),
   which is the share of the class's top taker (largest weight, then first)
   or an equal one earlier in the file. Only that one share per row is priced
