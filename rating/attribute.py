@@ -21,6 +21,7 @@ from rebill.periods import Period
 from rebill.rating.match import EQUALS, active_sql, match_sql, tag_keys, tenant_runs
 from rebill.sql import literal
 
+# rating.scan: the non-direct rows of the main pass, pool rows grouped by class and cost
 ROWS = "_rt_rows"
 
 # The UTC date of ChargePeriodStart, whatever the session's TimeZone (views run in analysts' sessions)

@@ -56,7 +56,7 @@ from rebill.rating.rated import (
     stored_view_sql,
     tenant_currency_sql,
 )
-from rebill.rating.scan import DIRECT, build_scan
+from rebill.rating.scan import DIRECT, LEFTOVER, build_leftover, build_scan
 from rebill.rating.sums import FINE, build_fine, sums_sql
 from rebill.sql import literal
 
@@ -194,7 +194,7 @@ def _rated_totals_sql() -> str:
 SELECT currency,
   sum(cost) FILTER (WHERE kind = 'usage') AS direct, sum(n) FILTER (WHERE kind = 'usage') AS direct_n,
   sum(cost) FILTER (WHERE kind = 'shared') AS pooled,
-  (SELECT count(*) FROM {ROWS} r WHERE r.target = 'pool' AND r.currency = l.currency
+  (SELECT coalesce(sum(r.n), 0) FROM {ROWS} r WHERE r.target = 'pool' AND r.currency = l.currency
      AND EXISTS (SELECT 1 FROM {TAKERS} k WHERE k.pool_idx = r.pool_idx
                  AND k.currency = r.currency AND k.day = r.day)) AS pooled_n
 FROM {LINES} l WHERE by_currency GROUP BY currency ORDER BY currency"""
@@ -229,11 +229,7 @@ SELECT {literal(period.label)} AS period, x_row_id, x_source, day,
        WHEN any_tenant_match THEN 'matching tenant not active on the day'
        ELSE 'no tenant or shared pool matches' END AS reason,
   provider, service, billing_account, account, charge_category, tags, cost, currency
-FROM {ROWS} r
-WHERE target = 'unallocated'
-   OR (target = 'pool' AND NOT EXISTS (
-        SELECT 1 FROM {TAKERS} k WHERE k.pool_idx = r.pool_idx AND k.currency = r.currency
-                                   AND k.day = r.day))
+FROM {LEFTOVER}
 ORDER BY x_source, x_row_id"""
 
 
@@ -304,6 +300,7 @@ def rate_period(
             fx_file = load_rates(db, cfg)
             build_scan(db, cfg, period)
             build_takers(db, cfg, DIRECT)
+            build_leftover(db, cfg, period, TAKERS)
             rates = resolve_rates(db, f"""
 SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FROM (
   SELECT currency, tenant_idx, day FROM {DIRECT}

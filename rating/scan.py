@@ -1,12 +1,15 @@
-"""One pass over a period's lake rows: direct rows priced and summed, the others kept.
+"""One pass over a period's lake rows: direct rows priced and summed, the others grouped.
 
 Rating reads the lake once. Each row is attributed (:func:`rows_sql`); a
 direct row (``target = 'tenant'``) is priced and converted as it streams by
 and summed per (tenant, day, currency, provider, service, group_by columns,
-tax flag) into ``_rt_direct``, its sums being those of its rated rows. Every
-other row (pool, unallocated, excluded tax) is kept whole in ``_rt_rows``, a
-few percent of the lake, for allocation and the unallocated report. So the
-period's millions of direct rows are never stored.
+tax flag) into ``_rt_direct``, its sums being those of its rated rows. A pool
+row is grouped by its class (pool, currency, day, provider, service, tax flag,
+pricing scope columns) and its own cost, counted (``_rt_rows``): rows alike in
+those are split alike. Unallocated and excluded tax rows are only counted;
+when there are unallocated rows (or pool rows without a taker), one more pass
+reads just those with what the report shows (:func:`build_leftover`). So the
+main pass carries no row ids, tags or per-row columns.
 
 Converting needs each row's FX rate while it streams: the candidate rates
 (every lake currency a tenant is billed in another currency, every day of the
@@ -21,7 +24,6 @@ from decimal import Decimal
 import duckdb
 
 from rebill.config import Config
-from rebill.errors import RatingError
 from rebill.periods import Period
 from rebill.rating.attribute import DAY_SQL, ROWS, cost_column, rows_sql, source_sql
 from rebill.rating.exact import UNITS, mul_round_select, to_units_sql
@@ -34,11 +36,10 @@ DIRECT = "_rt_direct"
 _ALL = "_rt_all"
 _CANDIDATES = "_rt_fx_candidates"
 
-# columns of the ``_rt_rows`` shape, besides the keys of the pass: the unallocated
-# report's, and the pricing scope columns a rule of the config uses (class_columns)
-_KEPT = ("sku", "region", "region_name", "account", "billing_account", "charge_category",
-         "resource", "tags", "any_tenant_match", "unit")
-_REPORTED = ("account", "billing_account", "charge_category", "tags", "any_tenant_match", "unit")
+LEFTOVER = "_rt_left"
+# the pass's keys besides the group_by columns and pricing scope columns
+_GROUPED = ("target", "tenant_idx", "pool_idx", "day", "currency", "provider", "service",
+            "is_tax")
 
 
 def _candidate_rates(con: duckdb.DuckDBPyConnection, cfg: Config, source: str
@@ -75,7 +76,7 @@ GROUP BY ALL""")
 
 
 def build_scan(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> None:
-    """Create ``_rt_direct`` (priced direct sums) and ``_rt_rows`` (every other row)."""
+    """Create ``_rt_direct`` (priced direct sums) and ``_rt_rows`` (the other rows, grouped)."""
     source = source_sql(cfg.home, period)
     converts, bound = _candidate_rates(con, cfg, source)
     # 64-bit values when no row's cost, rated or converted amount can pass 2^62 units
@@ -83,24 +84,21 @@ def build_scan(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
     as_type = "BIGINT" if bound < 2**62 else "HUGEINT"
     passthrough = cfg.rebill.provider_tax == "passthrough"
     keys = key_columns(cfg)
-    direct = "target = 'tenant'"
-    # the pass's keys: a direct row's line grain, or the row itself for the others
-    own = [c for c in ("x_source", "x_row_id") if c not in keys]
-    group = ["target", "tenant_idx", "pool_idx", "day", "currency", "provider", "service",
-             "is_tax", *keys, *own]
-    picked = ", ".join(f"CASE WHEN {direct} THEN NULL ELSE {c} END AS {c}" for c in own)
+    direct, pool = "target = 'tenant'", "target = 'pool'"
+    # the pass's keys: a direct row's line grain; a pool row's class and its own cost (rows
+    # of a class with equal cost are split alike); the other rows only counted here
+    scope = [c for c in class_columns(cfg) if c not in _GROUPED and c not in keys]
+    group = [*_GROUPED, *keys, *scope, "pool_cost"]
+    picked = ", ".join(f"CASE WHEN {pool} THEN {c} END AS {c}" for c in scope)
     fx_join, fx_u = "", str(UNITS)
     if converts:
         tc = tenant_currency_sql(cfg, "r.tenant_idx")
         fx_join = (f" LEFT JOIN {_CANDIDATES} f ON f.currency = r.currency "
                    f"AND f.tenant_currency = {tc} AND f.day = r.day")
         fx_u = f"CASE WHEN f.fx_rate IS NULL THEN {UNITS} ELSE {to_units_sql('f.fx_rate')} END"
-    # a column no later step reads is not carried (nor read from the lake)
-    needed = set(_REPORTED) | set(class_columns(cfg))
-    carried = [c for c in _KEPT if c not in keys and c in needed]
-    kept = ", ".join(f"any_value({c}) AS {c}" for c in carried if c != "unit")
     picked_rows = f"""
-SELECT r.* REPLACE ({picked}),
+SELECT r.*{f" REPLACE ({picked})" if picked else ""},
+  CASE WHEN {pool} THEN r.cost END AS pool_cost,
   CASE WHEN {direct} THEN {to_units_sql("r.cost", as_type)} END AS cost_u,
   CASE WHEN {direct} THEN {factor_units_sql(cfg, passthrough)} END AS factor_u,
   {fx_u} AS fx_u
@@ -110,25 +108,47 @@ FROM ({rows_sql(cfg, source)}) r{fx_join}"""
               else f"SELECT *, rated_u AS amount_u FROM ({rated})")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ALL} AS
-SELECT {", ".join(group)}, {kept}, sum(cost) AS cost, sum(cost_u) AS cost_u,
+SELECT {", ".join(group)}, sum(cost) AS cost, sum(cost_u) AS cost_u,
   sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, count(*) AS n,
   sum(quantity) AS quantity, min(unit) AS unit_min, max(unit) AS unit_max,
   count(unit) AS unit_n
 FROM ({priced}) GROUP BY {", ".join(group)}""")
-    dup = con.execute(f"SELECT x_source, x_row_id FROM {_ALL} WHERE target <> 'tenant' AND n > 1 "
-                      "ORDER BY ALL LIMIT 1").fetchall()
-    if dup:
-        raise RatingError(f"{period}: lake row id {dup[0][1]!r} of source {dup[0][0]!r} "
-                          "occurs twice (re-ingest the source)")
     dims = ", ".join(["tenant_idx", "day", "currency", "provider", "service", "is_tax", *keys])
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {DIRECT} AS
 SELECT {dims}, cost_u, rated_u, amount_u, n, quantity, unit_min, unit_max, unit_n
 FROM {_ALL} WHERE {direct}""")
-    rest = ", ".join(c for c in ("target", "tenant_idx", "pool_idx", "day", "currency",
-                                 "provider", "service", "is_tax", *keys, *own,
-                                 *(c for c in carried if c != "unit")))
+    rest = ", ".join(["target", *_GROUPED[1:], *keys, *scope])
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {ROWS} AS
-SELECT {rest}, cost, quantity, unit_min AS unit FROM {_ALL} WHERE NOT {direct}""")
+SELECT {rest}, pool_cost AS cost, n FROM {_ALL} WHERE NOT {direct}""")
     con.execute(f"DROP TABLE {_ALL}")
+
+
+def build_leftover(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
+                   takers: str) -> None:
+    """Create ``_rt_left``: each lake row rating leaves unallocated (no tenant or pool
+    matches, or a pool row without a taker on its day), with the columns the report shows.
+
+    The main pass only counts these rows; when there are any, the lake is read
+    once more for them (attribution as in the main pass). Usually there are
+    none, or a few: the main pass carries no row ids or tags for them.
+    """
+    unmatched = con.execute(f"""
+SELECT EXISTS (SELECT 1 FROM {ROWS} WHERE target = 'unallocated'),
+  EXISTS (SELECT 1 FROM {ROWS} r WHERE target = 'pool' AND NOT EXISTS (
+    SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx AND k.currency = r.currency
+      AND k.day = r.day))""").fetchall()[0]
+    wanted = []
+    if unmatched[0]:
+        wanted.append("target = 'unallocated'")
+    if unmatched[1]:
+        wanted.append(f"""(target = 'pool' AND NOT EXISTS (
+    SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx AND k.currency = r.currency
+      AND k.day = r.day))""")
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {LEFTOVER} AS
+SELECT x_source, x_row_id, day, target, pool_idx, any_tenant_match, provider, service,
+  billing_account, account, charge_category, tags, cost, currency
+FROM ({rows_sql(cfg, source_sql(cfg.home, period))}) r
+WHERE {" OR ".join(wanted) or "false"}""")

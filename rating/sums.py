@@ -84,12 +84,16 @@ GROUP BY tenant_idx, day, currency, provider, service{keys}"""
 
 def _build_classes(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str,
                    fx: str) -> None:
-    """Number the pool rows that have takers, their classes, and each class's takers."""
+    """Number the pool rows that have takers, their classes, and each class's takers.
+
+    ``rows`` has the ``_rt_rows`` shape of :mod:`rebill.rating.scan`: pool rows
+    grouped by class columns and cost (``cost`` one row's, ``n`` rows).
+    """
     cols = class_columns(cfg)
     listed = ", ".join(cols)
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL_ROWS} AS
-SELECT dense_rank() OVER (ORDER BY {listed}) AS class_id, {listed}, {to_units_sql("cost")} AS c
+SELECT dense_rank() OVER (ORDER BY {listed}) AS class_id, {listed}, {to_units_sql("cost")} AS c, n
 FROM {rows} r
 WHERE target = 'pool' AND EXISTS (
   SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx
@@ -116,7 +120,7 @@ CREATE OR REPLACE TEMP TABLE {_POOL} AS
 SELECT row_number() OVER () AS rid, class_id, c, CAST(c AS DOUBLE) AS dc, abs(c) < {2**50} AS small,
   m, {share_units_sql("c", "w", "big_w")} AS s_star
 FROM (SELECT p.class_id, p.c, p.m, t.w, t.big_w
-      FROM (SELECT class_id, c, count(*) AS m FROM {_POOL_ROWS} GROUP BY class_id, c) p
+      FROM (SELECT class_id, c, sum(n) AS m FROM {_POOL_ROWS} GROUP BY class_id, c) p
       JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
 
 
