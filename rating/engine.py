@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from rebill import duck
 from rebill.atomic import clean_stale_staging, home_lock
 from rebill.config import Config
 from rebill.datasets import INVOICE_DRAFTS, INVOICE_LINES, UNALLOCATED
@@ -26,7 +27,7 @@ from rebill.errors import RatingError
 from rebill.layout import tmp_dir
 from rebill.lines import Line, lines_hash
 from rebill.money import minor_units, round_money
-from rebill.normalize.catalog import connect, ensure_layout
+from rebill.normalize.catalog import ensure_layout
 from rebill.periods import Period, closes_on
 from rebill.rating import conservation
 from rebill.rating.allocate import TAKERS, build_takers
@@ -288,7 +289,9 @@ def rate_period(
     home = cfg.home
     ensure_layout(home)
     own = con is None
-    db = connect(home, duckdb_memory_limit(cfg.rebill.memory_limit)) if con is None else con
+    # rating reads the lake's files itself: a bare connection, no catalog views to bind
+    db = duck.connect(memory_limit=duckdb_memory_limit(cfg.rebill.memory_limit)) \
+        if con is None else con
     db.execute("SET TimeZone='UTC'")
     staged: Path | None = None
     try:
