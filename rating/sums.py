@@ -28,6 +28,7 @@ relation; tests/unit/rating/test_sums.py checks every sum against it.
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
 from rebill.config import PRICING_SCOPE_KEYS, Config
 from rebill.rating.allocate import share_units_sql
@@ -39,6 +40,12 @@ from rebill.rating.rated import tenant_currency_sql
 FINE = "_rt_fine"
 _POOL_ROWS = "_rt_pool_rows"
 _POOL = "_rt_pool"
+_POOL_SCAN = "_rt_pool_scan"  # _rt_pool as the share streams read it (_even_scan)
+_POOL_ARROW = "_rt_pool_arrow"
+# DuckDB scans a table in parallel by row groups of 122,880 rows: a pool table of 150k
+# rows is two uneven tasks, one core idle half the time. Below this size the streams read
+# it from Arrow batches instead (in parallel by batch), above it the row groups balance.
+_ARROW_BELOW = 16 * 122_880
 _CLASSES = "_rt_classes"
 _CLASS_TAKERS = "_rt_class_takers"
 _SHARE_SUMS = "_rt_share_sums"
@@ -120,7 +127,8 @@ CREATE OR REPLACE TEMP TABLE {_POOL} AS
 SELECT row_number() OVER () AS rid, class_id, c, CAST(c AS DOUBLE) AS dc, abs(c) < {2**50} AS small,
   m, {share_units_sql("c", "w", "big_w")} AS s_star
 FROM (SELECT p.class_id, p.c, p.m, t.w, t.big_w
-      FROM (SELECT class_id, c, sum(n) AS m FROM {_POOL_ROWS} GROUP BY class_id, c) p
+      FROM (SELECT class_id, c, CAST(sum(n) AS BIGINT) AS m FROM {_POOL_ROWS}
+            GROUP BY class_id, c) p
       JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
 
 
@@ -139,15 +147,18 @@ def _modes(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
 def _shared_sql(cfg: Config, as_type: str, converts: bool) -> tuple[str, str, str]:
     """(per class and tenant the priced shares, remainders moved; the share stream; the
     same stream unpriced)."""
-    pairs = f"""
+    def split_from(pool: str) -> str:
+        pairs = f"""
 SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.m, CAST(p.s_star AS {as_type}) AS s_star,
-  t.tenant_idx,
-  t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
+  t.tenant_idx, t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
   CAST(t.fx_u AS {as_type}) AS fx_u
-FROM {_POOL} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
-    split = split_select(pairs, "dc", "frac", "small", share_units_sql("c", "w", "big_w"), "s",
-                         as_type)
-    stream = _priced(split, "s", as_type, converts)
+FROM {pool} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
+        return split_select(pairs, "dc", "frac", "small", share_units_sql("c", "w", "big_w"),
+                            "s", as_type)
+
+    # per row: summed by rid, which the table's statistics make a cheap key
+    split = split_from(_POOL)
+    stream = _priced(split_from(_POOL_SCAN), "s", as_type, converts)
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
 SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.m, x.s_star, x.s_star + x.rest AS s_new
@@ -185,6 +196,7 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
     _build_classes(con, cfg, rows, takers, fx)
+    _even_scan(con)
     shared, stream, split = _shared_sql(cfg, *_modes(con))
     # two streams, each summed as it flows: per row (its remainder and who takes it) and,
     # priced, per class and tenant. Splitting twice is cheaper than one stream feeding two
@@ -199,6 +211,26 @@ SELECT class_id, tenant_idx, m, sum(s) AS cost_u, sum(rated_u) AS rated_u,
   sum(amount_u) AS amount_u, count(*) AS n
 FROM ({stream}) GROUP BY class_id, tenant_idx, m""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct} UNION ALL BY NAME {shared}")
+    con.execute(f"DROP VIEW {_POOL_SCAN}")
+    con.unregister(_POOL_ARROW)
+
+
+def _even_scan(con: duckdb.DuckDBPyConnection) -> None:
+    """Name ``_rt_pool`` as ``_rt_pool_scan``, from 32 Arrow batches when it is small.
+
+    Arrow holds a HUGEINT as DECIMAL(38,0): each column is cast back to its
+    type, so the exact fallbacks compute on integers, never on decimals.
+    """
+    n = int(con.execute(f"SELECT count(*) FROM {_POOL}").fetchall()[0][0])
+    if n >= _ARROW_BELOW:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {_POOL_SCAN} AS SELECT * FROM {_POOL}")
+        return
+    table = con.sql(f"SELECT * FROM {_POOL}").to_arrow_table()
+    con.register(_POOL_ARROW, pa.Table.from_batches(
+        table.to_batches(max_chunksize=max(2048, -(-n // 32))), table.schema))
+    typed = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in con.execute(
+        f"SELECT column_name, column_type FROM (DESCRIBE {_POOL})").fetchall())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_POOL_SCAN} AS SELECT {typed} FROM {_POOL_ARROW}")
 
 
 def sums_sql(expr: str) -> str:
