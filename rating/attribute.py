@@ -92,10 +92,7 @@ def rows_sql(cfg: Config, source: str) -> str:
     replace = f" REPLACE ({', '.join(narrow)})" if narrow else ""
     return f"""
 SELECT * EXCLUDE (tags){replace},
-  CASE WHEN is_tax AND {exclude_tax} THEN 'tax'
-       WHEN pool_idx IS NOT NULL THEN 'pool'
-       WHEN tenant_idx IS NOT NULL THEN 'tenant'
-       ELSE 'unallocated' END AS target,
+  {target_sql(cfg)} AS target,
   CASE WHEN (is_tax AND {exclude_tax}) OR (pool_idx IS NULL AND tenant_idx IS NOT NULL)
        THEN NULL ELSE tags END AS tags
 FROM (
@@ -113,6 +110,13 @@ FROM (
     {any_match} AS any_tenant_match
   FROM (SELECT *{lookups} FROM ({source})){joins}
 )"""
+
+
+def target_sql(cfg: Config) -> str:
+    """A row's target from its tax flag, pool and tenant (columns is_tax, pool_idx, tenant_idx)."""
+    exclude_tax = "true" if cfg.rebill.provider_tax == "exclude" else "false"
+    return (f"CASE WHEN is_tax AND {exclude_tax} THEN 'tax' WHEN pool_idx IS NOT NULL THEN 'pool' "
+            "WHEN tenant_idx IS NOT NULL THEN 'tenant' ELSE 'unallocated' END")
 
 
 def _tenant_chain(cfg: Config, tags: dict[str, str]) -> tuple[str, str, str]:

@@ -25,7 +25,7 @@ import duckdb
 
 from rebill.config import Config
 from rebill.periods import Period
-from rebill.rating.attribute import DAY_SQL, ROWS, cost_column, rows_sql, source_sql
+from rebill.rating.attribute import DAY_SQL, ROWS, cost_column, rows_sql, source_sql, target_sql
 from rebill.rating.exact import UNITS, mul_round_select, to_units_sql
 from rebill.rating.fx import FX_TABLE, LOOKBACK_DAYS
 from rebill.rating.pricing import factor_units, factor_units_sql
@@ -38,8 +38,7 @@ _CANDIDATES = "_rt_fx_candidates"
 
 LEFTOVER = "_rt_left"
 # the pass's keys besides the group_by columns and pricing scope columns
-_GROUPED = ("target", "tenant_idx", "pool_idx", "day", "currency", "provider", "service",
-            "is_tax")
+_GROUPED = ("tenant_idx", "pool_idx", "day", "currency", "provider", "service", "is_tax")
 
 
 def _candidate_rates(con: duckdb.DuckDBPyConnection, cfg: Config, source: str
@@ -85,8 +84,9 @@ def build_scan(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
     passthrough = cfg.rebill.provider_tax == "passthrough"
     keys = key_columns(cfg)
     direct, pool = "target = 'tenant'", "target = 'pool'"
-    # the pass's keys: a direct row's line grain; a pool row's class and its own cost (rows
-    # of a class with equal cost are split alike); the other rows only counted here
+    # the pass's keys (the target follows from them): a direct row's line grain; a pool
+    # row's class and its own cost (rows of a class with equal cost are split alike);
+    # the other rows only counted here
     scope = [c for c in class_columns(cfg) if c not in _GROUPED and c not in keys]
     group = [*_GROUPED, *keys, *scope, "pool_cost"]
     picked = ", ".join(f"CASE WHEN {pool} THEN {c} END AS {c}" for c in scope)
@@ -108,7 +108,7 @@ FROM ({rows_sql(cfg, source)}) r{fx_join}"""
               else f"SELECT *, rated_u AS amount_u FROM ({rated})")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ALL} AS
-SELECT {", ".join(group)}, sum(cost) AS cost, sum(cost_u) AS cost_u,
+SELECT {target_sql(cfg)} AS target, {", ".join(group)}, sum(cost) AS cost, sum(cost_u) AS cost_u,
   sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, count(*) AS n,
   sum(quantity) AS quantity, min(unit) AS unit_min, max(unit) AS unit_max,
   count(unit) AS unit_n
@@ -118,7 +118,7 @@ FROM ({priced}) GROUP BY {", ".join(group)}""")
 CREATE OR REPLACE TEMP TABLE {DIRECT} AS
 SELECT {dims}, cost_u, rated_u, amount_u, n, quantity, unit_min, unit_max, unit_n
 FROM {_ALL} WHERE {direct}""")
-    rest = ", ".join(["target", *_GROUPED[1:], *keys, *scope])
+    rest = ", ".join(["target", *_GROUPED, *keys, *scope])
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {ROWS} AS
 SELECT {rest}, pool_cost AS cost, n FROM {_ALL} WHERE NOT {direct}""")
