@@ -27,7 +27,14 @@ from rebill.atomic import commit_file, home_lock, temp_path
 from rebill.connectors.base import Connector, Extract, SourceBatch, SqlPart
 from rebill.errors import DataContractError, RebillError
 from rebill.layout import partition_file, tmp_dir
-from rebill.normalize.conform import conform, conformed_sql, describe_violation, first_violation
+from rebill.normalize.conform import (
+    VIOLATION_MARK,
+    conform,
+    conformed_sql,
+    describe_violation,
+    first_violation,
+    guarded,
+)
 from rebill.normalize.loads import LoadRecord, append_load, last_ok_fingerprint
 from rebill.normalize.store import lake_of
 from rebill.periods import Period
@@ -160,20 +167,23 @@ def _write(
         for i, part in enumerate(parts):
             origin = part.origin
             relation = conformed_sql(con, source_id, part.origin, part.sql)
-            _threads(con, part.threads)  # row numbers as the part's scan order gives them
-            hit = first_violation(con, relation, period)
-            if hit is not None:
-                origin = part.origin
-                if spans:
-                    origin, row = _origin_of(spans, hit[0])
-                    hit = (row, *hit[1:])
-                raise DataContractError(describe_violation(source_id, origin, hit))
             names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
-            selects.append((part.origin,
+            selects.append(_Select(part.origin, relation,
                 f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(i)} AS x_row_id, "
-                f"'{load_id}' AS x_load_id FROM ({relation})"
-            ))
-        _write_parts(con, source_id, selects, tmp, [p.threads for p in parts])
+                f"{guarded(literal(load_id), period)} AS x_load_id FROM ({relation})",
+                part.threads))
+        try:
+            _write_parts(con, source_id, selects, tmp)
+        except _Violation as bad:  # one pass found a bad row: name the first one
+            _threads(con, bad.select.threads)  # row numbers as the part's scan order gives them
+            hit = first_violation(con, bad.select.relation, period)
+            origin = bad.select.origin
+            if hit is None:  # pragma: no cover - the flags and the report disagree
+                raise DataContractError(f"source {source_id}: {origin}: invalid row") from None
+            if spans:
+                origin, row = _origin_of(spans, hit[0])
+                hit = (row, *hit[1:])
+            raise DataContractError(describe_violation(source_id, origin, hit)) from None
         for cur, total, n in con.execute(
             f"SELECT BillingCurrency, sum(BilledCost), count(*) FROM {_scan(tmp)} "
             "GROUP BY 1 ORDER BY 1"
@@ -218,25 +228,45 @@ def _scan(path: Path) -> str:
 ROW_GROUP_ROWS = 131_072
 
 
+@dataclass(frozen=True)
+class _Select:
+    """One part's query: the lake rows (validated as they stream) and the relation checked."""
+
+    origin: str
+    relation: str
+    sql: str
+    threads: int | None
+
+
+class _Violation(Exception):
+    """A part's stream met a row that breaks the contract (which one: ``first_violation``)."""
+
+    def __init__(self, select: _Select) -> None:
+        super().__init__(select.origin)
+        self.select = select
+
+
 def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
-                 selects: list[tuple[str, str]], tmp: Path,
-                 threads: list[int | None] | None = None) -> None:
+                 selects: list[_Select], tmp: Path) -> None:
     """Stream each part's rows, in order, into one Parquet file of fixed-size row groups.
 
     One DuckDB query per part streamed through Arrow keeps memory flat (a
     single ``COPY`` of a UNION ALL of many files buffered and spilled: 65 s vs
     18 s at 10M rows); fixed row groups make the bytes independent of how
-    DuckDB happens to chunk its output.
+    DuckDB happens to chunk its output. Validation rides along in the same
+    scan (:func:`guarded`): a bad row stops the stream with :class:`_Violation`.
     """
     pending: list[pa.RecordBatch] = []
     with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
-        for i, (origin, sql) in enumerate(selects):
-            _threads(con, threads[i] if threads else None)
+        for select in selects:
+            _threads(con, select.threads)
             try:
-                _stream_part(con, sql, writer, pending)
-            except duckdb.Error as err:  # a value DuckDB could not read or convert
+                _stream_part(con, select.sql, writer, pending)
+            except duckdb.Error as err:  # a bad row, or a value DuckDB could not read or convert
+                if VIOLATION_MARK in str(err):
+                    raise _Violation(select) from None
                 raise DataContractError(
-                    f"source {source_id}: {origin}: {duck.error_line(err)}") from None
+                    f"source {source_id}: {select.origin}: {duck.error_line(err)}") from None
         if pending:
             writer.write_table(pa.Table.from_batches(pending))
     _threads(con, None)
