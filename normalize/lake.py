@@ -174,7 +174,7 @@ def _write(
                 part.threads))
         try:
             _write_parts(con, source_id, selects, tmp)
-        except _Violation as bad:  # one pass found a bad row: name the first one
+        except _ViolationError as bad:  # one pass found a bad row: name the first one
             _threads(con, bad.select.threads)  # row numbers as the part's scan order gives them
             hit = first_violation(con, bad.select.relation, period)
             origin = bad.select.origin
@@ -238,7 +238,7 @@ class _Select:
     threads: int | None
 
 
-class _Violation(Exception):
+class _ViolationError(Exception):
     """A part's stream met a row that breaks the contract (which one: ``first_violation``)."""
 
     def __init__(self, select: _Select) -> None:
@@ -254,7 +254,7 @@ def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
     single ``COPY`` of a UNION ALL of many files buffered and spilled: 65 s vs
     18 s at 10M rows); fixed row groups make the bytes independent of how
     DuckDB happens to chunk its output. Validation rides along in the same
-    scan (:func:`guarded`): a bad row stops the stream with :class:`_Violation`.
+    scan (:func:`guarded`): a bad row stops the stream with :class:`_ViolationError`.
     """
     pending: list[pa.RecordBatch] = []
     with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
@@ -264,7 +264,7 @@ def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
                 _stream_part(con, select.sql, writer, pending)
             except duckdb.Error as err:  # a bad row, or a value DuckDB could not read or convert
                 if VIOLATION_MARK in str(err):
-                    raise _Violation(select) from None
+                    raise _ViolationError(select) from None
                 raise DataContractError(
                     f"source {source_id}: {select.origin}: {duck.error_line(err)}") from None
         if pending:
