@@ -5,8 +5,8 @@
 -- connectors/aws/cur_mapping.py (INPUTS; NULL when the file lacks it), plus
 -- `_tags` and `_cost_categories` MAP(VARCHAR, VARCHAR) (keys as AWS writes
 -- them), `_product_name`, `_region` and `_line`. The query is a pure
--- projection: row order is the file's. Every decimal and time was checked to
--- parse before this runs (cur_read.py), so TRY_CAST loses nothing.
+-- projection: row order is the file's. Every decimal and time is checked to
+-- parse as the rows stream (cur_read.py), so TRY_CAST loses nothing.
 typed AS (
   SELECT
     *,
