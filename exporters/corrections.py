@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from rebill.config import Config
 from rebill.errors import ExportError
 from rebill.exporters import ledger
@@ -34,13 +36,15 @@ def _next_month(label: str) -> str:
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
-def _current_lines(home: Path, tenant_id: str) -> dict[str, list[Line]]:
-    con = connect(home)
+def _current_lines(home: Path, tenant_id: str,
+                   con: duckdb.DuckDBPyConnection | None = None) -> dict[str, list[Line]]:
+    db = connect(home) if con is None else con
     try:
-        rows = con.sql(f"SELECT * FROM invoice_lines WHERE tenant_id = {literal(tenant_id)} "
-                       "ORDER BY period, line_no").to_arrow_table().to_pylist()
+        rows = db.sql(f"SELECT * FROM invoice_lines WHERE tenant_id = {literal(tenant_id)} "
+                      "ORDER BY period, line_no").to_arrow_table().to_pylist()
     finally:
-        con.close()
+        if con is None:
+            db.close()
     out: dict[str, list[Line]] = {}
     for row in rows:
         out.setdefault(str(row["period"]), []).append(line_from_row(row))
@@ -65,15 +69,21 @@ def _goes_to(q: str, period: str, exported: set[str], current: dict[str, list[Li
     return month == period
 
 
-def corrections_for(home: Path, cfg: Config, tenant_id: str, period: str) -> list[Line]:
-    """Correction lines for ``tenant_id``'s invoice of ``period`` (see module doc)."""
+def corrections_for(home: Path, cfg: Config, tenant_id: str, period: str,
+                    con: duckdb.DuckDBPyConnection | None = None) -> list[Line]:
+    """Correction lines for ``tenant_id``'s invoice of ``period`` (see module doc).
+
+    ``con``: a catalog connection to reuse (one is opened otherwise).
+    """
     check_period(period)
     exports = _latest_exports(home, tenant_id)
     if period in exports:
         return [Line(tenant_id, "correction", ln.description, ln.amount, ln.currency,
                      ln.provider, ln.service, taxed=ln.taxed)
                 for ln in exports[period] if ln.kind == "correction"]
-    current = _current_lines(home, tenant_id)
+    if not exports:
+        return []  # never exported: nothing to correct
+    current = _current_lines(home, tenant_id, con)
     out: list[Line] = []
     for q, sent in exports.items():
         if q >= period or not _goes_to(q, period, set(exports), current):
@@ -131,7 +141,14 @@ def rating_hook(cfg: Config) -> Callable[[Any, Sequence[Any]], Iterable[Any]]:
     """The ``extra_lines`` callable for ``rating.rate_period``: corrections per tenant."""
 
     def hook(period: Any, drafts: Sequence[Any]) -> list[Any]:
-        return [line for tenant in cfg.tenants
-                for line in corrections_for(cfg.home, cfg, tenant.id, period.label)]
+        exported = {e.tenant_id for e in ledger.read_ledger(cfg.home)}
+        if not any(t.id in exported for t in cfg.tenants):
+            return []  # a tenant never exported has no corrections
+        con = connect(cfg.home)
+        try:
+            return [line for tenant in cfg.tenants if tenant.id in exported
+                    for line in corrections_for(cfg.home, cfg, tenant.id, period.label, con)]
+        finally:
+            con.close()
 
     return hook

@@ -18,7 +18,7 @@ from datetime import date
 
 from rebill.config import Config
 from rebill.errors import RebillError
-from rebill.flows.pipeline import LoadOutcome, open_periods, plan, rate
+from rebill.flows.pipeline import LoadOutcome, open_periods, plan, rate, rate_if_changed
 from rebill.layout import rated_dir
 from rebill.normalize.catalog import connect
 from rebill.periods import Period
@@ -33,6 +33,7 @@ class NightlyReport:
     today: date
     loads: list[LoadOutcome] = field(default_factory=list)
     rated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # open periods not re-rated
     exported: str | None = None
     export_note: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -75,8 +76,10 @@ def run_nightly(cfg: Config, today: date, loader: Loader,
 
     for period in open_periods(cfg, today):
         try:
-            rate(cfg, period)
-            report.rated.append(period.label)
+            if rate_if_changed(cfg, period) is None:
+                report.unchanged.append(period.label)
+            else:
+                report.rated.append(period.label)
         except RebillError as err:
             report.errors.append(f"rate {period}: {err}")
             log.error("rate %s failed: %s", period, err, extra={"reported": True})

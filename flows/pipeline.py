@@ -198,12 +198,30 @@ def rate(cfg: Config, period: Period) -> RateResult:
     return rate_period(cfg, period, extra_lines=rating_hook(cfg))
 
 
+def rate_if_changed(cfg: Config, period: Period) -> RateResult | None:
+    """Rate ``period`` unless its published outputs were rated from today's inputs.
+
+    The inputs (lake files, config, FX file, corrections inputs, rating code) are
+    fingerprinted by :mod:`rebill.rating.inputs`; an equal fingerprint means
+    rating again would write the same outputs, so nothing is read or written
+    (None). The nightly run and the re-rate after a load go through here;
+    ``rebill rate`` always rates unless given ``--if-changed``.
+    """
+    from rebill.rating.inputs import unchanged
+
+    if unchanged(cfg, period):
+        log.info("rate %s: unchanged, skipped", period)
+        return None
+    return rate(cfg, period)
+
+
 def rerate_reloaded(cfg: Config, outcomes: list[LoadOutcome],
                     today: date) -> tuple[list[str], list[str]]:
     """Re-rate every period a load changed; (rated periods, one error line each).
 
     When one of them was already exported, the open periods are re-rated too:
-    the difference becomes correction lines there (exporters.corrections).
+    the difference becomes correction lines there (exporters.corrections). A
+    period whose inputs did not change is skipped (:func:`rate_if_changed`).
     """
     from rebill.exporters.ledger import read_ledger
 
@@ -216,8 +234,8 @@ def rerate_reloaded(cfg: Config, outcomes: list[LoadOutcome],
     errors: list[str] = []
     for period in sorted(todo):
         try:
-            rate(cfg, period)
-            rated.append(period.label)
+            if rate_if_changed(cfg, period) is not None:
+                rated.append(period.label)
         except RebillError as err:
             log.error("rate %s failed: %s", period, err, extra={"reported": True})
             errors.append(f"rate {period}: {str(err).splitlines()[0]}")

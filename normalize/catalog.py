@@ -34,6 +34,8 @@ from rebill.atomic import atomic_write
 from rebill.datasets import (
     EXPORTS,
     RATED_COSTS,
+    RATED_DAILY,
+    RATED_DAILY_FILE,
     RATED_FILES,
     RATED_VIEW_FILE,
     RECEIVABLES,
@@ -69,7 +71,7 @@ def utc_month(column: str) -> str:
     return f"strftime(make_timestamp(epoch_us({column})), '%Y-%m')"
 
 VIEW_NAMES = (
-    "costs", "loads", "rated_costs", "unallocated", "invoice_lines", "invoices", "anomalies",
+    "costs", "loads", "rated_costs", "rated_daily", "unallocated", "invoice_lines", "invoices", "anomalies",
     "receivables", "receivables_history", "reconciliation", "commitments",
     "commitment_tenants",
 )
@@ -86,7 +88,7 @@ ANOMALY_MIN_HISTORY = 7
 ANOMALIES_SQL = f"""CREATE OR REPLACE VIEW anomalies AS
 WITH daily AS (
   SELECT tenant_id, provider, service, tenant_currency AS currency, day, sum(amount) AS amount
-  FROM rated_costs GROUP BY ALL
+  FROM rated_daily GROUP BY ALL
 ), series AS (
   SELECT tenant_id, provider, service, currency, min(day) AS first_day,
          (SELECT max(day) FROM daily) AS last_day
@@ -135,6 +137,7 @@ def ensure_layout(home: Path) -> None:
         lake.put(lake_root(home) / SCHEMA_DIR / SCHEMA_DIR / "part-0.parquet", lake.placeholder())
     for name, schema in RATED_FILES.items():
         _write_empty(rated_root(home) / SCHEMA_DIR / f"{name}.parquet", schema)
+    _write_empty(rated_root(home) / SCHEMA_DIR / RATED_DAILY_FILE, RATED_DAILY)
     state_dir(home).mkdir(parents=True, exist_ok=True)
     write_empty_loads(home)
     _write_empty(exports_file(home), EXPORTS)
@@ -157,6 +160,27 @@ def _rated_costs_sql(home: Path, materialized: str, local: Callable[[Path], str]
             text = text.replace(period_file_token(f.name), local(f))
         parts.append(f"SELECT {names} FROM ({text})")
     return "CREATE OR REPLACE VIEW rated_costs AS\n" + "\nUNION ALL\n".join(parts)
+
+
+def _rated_daily_sql(home: Path, local: Callable[[Path], str]) -> str:
+    """``rated_daily``: each rated period's ``rated_daily.parquet`` (written by rating).
+
+    A period rated by an older rebill (no such file yet) is summed from its
+    ``rated_costs`` rows on demand, until it is rated again.
+    """
+    names = ", ".join(f'"{f.name}"' for f in RATED_DAILY)
+    glob = local(rated_root(home) / "*" / RATED_DAILY_FILE)
+    parts = [f"SELECT {names} FROM read_parquet({glob}, hive_partitioning=false)"]
+    older = [d.name.removeprefix("period=") for d in sorted(rated_root(home).glob("period=*"))
+             if not (d / RATED_DAILY_FILE).exists()]
+    if older:
+        listed = ", ".join(literal(p) for p in older)
+        parts.append(f"""SELECT tenant_id, period, day, kind, pool, provider, service, currency,
+  sum(cost) AS cost, sum(rated) AS rated, sum(amount) AS amount,
+  any_value(tenant_currency) AS tenant_currency, count(*) AS rows
+FROM rated_costs WHERE period IN ({listed})
+GROUP BY tenant_id, period, day, kind, pool, provider, service, currency""")
+    return "CREATE OR REPLACE VIEW rated_daily AS\n" + "\nUNION ALL\n".join(parts)
 
 
 def view_sql(home: Path, *, relative: bool = False) -> dict[str, str]:
@@ -184,6 +208,7 @@ def view_sql(home: Path, *, relative: bool = False) -> dict[str, str]:
         "loads": "CREATE OR REPLACE VIEW loads AS SELECT * FROM "
         f"read_parquet({local(state_dir(home) / 'loads.parquet')}, hive_partitioning=false)",
         "rated_costs": _rated_costs_sql(home, rated["rated_costs"], local),
+        "rated_daily": _rated_daily_sql(home, local),
         "unallocated": "CREATE OR REPLACE VIEW unallocated AS SELECT * FROM "
         f"read_parquet({rated['unallocated']}, hive_partitioning=false)",
         "invoice_lines": "CREATE OR REPLACE VIEW invoice_lines AS SELECT * FROM "

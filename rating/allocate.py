@@ -62,8 +62,9 @@ def pool_members(cfg: Config) -> list[tuple[int, int, int | None]]:
     return out
 
 
-def build_takers(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
-    """Create ``_rt_takers(pool_idx, currency, day, tenant_idx, w, big_w)`` from ``_rt_rows``.
+def build_takers(con: duckdb.DuckDBPyConnection, cfg: Config, direct: str) -> None:
+    """Create ``_rt_takers(pool_idx, currency, day, tenant_idx, w, big_w)`` from ``_rt_rows``
+    (the pool rows) and ``direct`` (the direct sums of :mod:`rebill.rating.scan`: the basis).
 
     Who takes a share of a pool row, and with which weight, depends only on
     (pool, currency, day): the takers and their total W are computed once per
@@ -81,8 +82,8 @@ def build_takers(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     )
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE _rt_basis AS
-SELECT tenant_idx, currency, {to_units_sql("sum(cost)")} AS basis
-FROM {ROWS} WHERE target = 'tenant' AND NOT is_tax GROUP BY tenant_idx, currency""")
+SELECT tenant_idx, currency, sum(cost_u) AS basis
+FROM {direct} WHERE NOT is_tax GROUP BY tenant_idx, currency""")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {TAKERS} AS
 SELECT *, sum(w) OVER (PARTITION BY pool_idx, currency, day) AS big_w
@@ -105,17 +106,33 @@ ORDER BY pool_idx, currency, day, tenant_idx""")
         )
 
 
+def share_units_sql(c: str, w: str, big_w: str) -> str:
+    """round_half_away(c * w / W), signed like ``c`` (HUGEINT columns, 0 < w <= W < 1e22).
+
+    One HUGEINT division while 2|c|w + W fits in 127 bits (|c|, w < 2^62;
+    the common case takes :func:`share_sql`'s checked 64-bit path first), else
+    long division in base K: a = |c| // W, b = |c| % W, w = w1 * K + w0, giving
+    floor(|c| w / W) plus one when the remainder >= W / 2. Column names only
+    (they are repeated).
+    """
+    ac = f"abs({c})"
+    fast = share_sql(ac, w, big_w, f"(2 * {ac} * {w} + {big_w}) // (2 * {big_w})")
+    b = f"({ac} % {big_w})"
+    t1 = f"({b} * ({w} // {_K}))"
+    t2 = f"(({t1} % {big_w}) * {_K} + {b} * ({w} % {_K}))"
+    slow = (f"({ac} // {big_w}) * {w} + ({t1} // {big_w}) * {_K} + {t2} // {big_w} + "
+            f"CASE WHEN 2 * ({t2} % {big_w}) >= {big_w} THEN 1 ELSE 0 END")
+    x = f"CASE WHEN {ac} < {_FAST} AND {w} < {_FAST} THEN {fast} ELSE {slow} END"
+    return f"(CASE WHEN {c} < 0 THEN -({x}) ELSE {x} END)"
+
+
 def shares_sql(rows: str, takers: str) -> str:
     """SQL: every pool row of ``rows`` with takers, once per taker: the row's columns with
     ``tenant_idx`` the taker, ``cost`` its share and ``cost_u`` the share in units.
 
-    ``rows`` has the ``_rt_rows`` shape, ``takers`` the ``_rt_takers`` one.
-    round_half_away(|c| * w / W): one HUGEINT division while 2|c|w + W fits in
-    127 bits (|c|, w < 2^62), else long division in base K: a = |c| // W,
-    b = |c| % W, w = w1 * K + w0. Both give floor(|c| w / W) plus one when the
-    remainder >= W / 2 (the common case takes :func:`share_sql`'s checked 64-bit
-    path first). ``cost_u`` is the share in units of 1e-12. The remainder goes
-    to the largest |share| (tie: the first tenant in file order).
+    ``rows`` has the ``_rt_rows`` shape, ``takers`` the ``_rt_takers`` one. Each
+    share is :func:`share_units_sql`; the remainder goes to the largest |share|
+    (tie: the first tenant in file order).
     """
     return f"""
 WITH taken AS (
@@ -124,24 +141,8 @@ WITH taken AS (
     ON w.pool_idx = r.pool_idx AND w.currency IS NOT DISTINCT FROM r.currency
    AND w.day IS NOT DISTINCT FROM r.day
   WHERE r.target = 'pool'
-), s1 AS (
-  SELECT *, abs(c) AS ac, CASE WHEN c < 0 THEN -1 ELSE 1 END AS sg FROM taken
-), s2 AS (
-  SELECT *, ac < {_FAST} AND w < {_FAST} AS fast,
-    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN ac // big_w END AS a,
-    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN ac % big_w END AS b,
-    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN w // {_K} END AS w1,
-    CASE WHEN NOT (ac < {_FAST} AND w < {_FAST}) THEN w % {_K} END AS w0 FROM s1
-), s3 AS (
-  SELECT *, (b * w1) // big_w AS qx, (b * w1) % big_w AS rx FROM s2
-), s4 AS (
-  SELECT *, (rx * {_K} + b * w0) // big_w AS qy, (rx * {_K} + b * w0) % big_w AS ry FROM s3
 ), rounded AS (
-  SELECT * EXCLUDE (ac, sg, fast, a, b, w1, w0, qx, rx, qy, ry, w, big_w),
-    sg * CASE WHEN fast THEN {share_sql("ac", "w", "big_w", "(2 * ac * w + big_w) // (2 * big_w)")}
-              ELSE a * w + qx * {_K} + qy + CASE WHEN 2 * ry >= big_w THEN 1 ELSE 0 END
-         END AS share
-  FROM s4
+  SELECT * EXCLUDE (w, big_w), {share_units_sql("c", "w", "big_w")} AS share FROM taken
 ), fix AS (
   SELECT x_source, x_row_id, any_value(c) - sum(share) AS rest,
          arg_max(tenant_idx, {{'a': abs(share), 'b': -tenant_idx}}) AS largest

@@ -11,15 +11,14 @@ One DuckDB statement classifies every lake row of the period:
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-
-import duckdb
 
 from rebill.config import PRICING_SCOPE_KEYS, Config
 from rebill.layout import SCHEMA_DIR, lake_root
 from rebill.normalize.store import lake_of
 from rebill.periods import Period
-from rebill.rating.match import active_sql, match_sql, tag_keys
+from rebill.rating.match import EQUALS, active_sql, match_sql, tag_keys, tenant_runs
 from rebill.sql import literal
 
 ROWS = "_rt_rows"
@@ -59,11 +58,6 @@ def cost_column(cfg: Config) -> str:
     return COST_COLUMNS[cfg.rebill.cost_basis]
 
 
-def build_rows(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> None:
-    """Create the temp table ``_rt_rows``: one row per lake row of ``period`` with its target."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROWS} AS {rows_sql(cfg, source_sql(cfg.home, period))}")
-
-
 def rows_sql(cfg: Config, source: str) -> str:
     """One row per canonical row of ``source`` (a SELECT) with its target (the ``_rt_rows`` shape).
 
@@ -79,12 +73,7 @@ def rows_sql(cfg: Config, source: str) -> str:
     pools = " ".join(
         f"WHEN {match_sql(p.match, tags)} THEN {i}" for i, p in enumerate(cfg.shared)
     )
-    day = DAY_SQL
-    tenants = " ".join(
-        f"WHEN {match_sql(t.match, tags)} AND {active_sql(t, day)} THEN {i}"
-        for i, t in enumerate(cfg.tenants)
-    )
-    any_match = " OR ".join(match_sql(t.match, tags) for t in cfg.tenants) or "false"
+    tenants, any_match, joins = _tenant_chain(cfg, tags)
     exclude_tax = "true" if cfg.rebill.provider_tax == "exclude" else "false"
     # Columns read later only by group_by, pricing scopes or the unallocated report are
     # kept only where one of those can read them (NULL elsewhere keeps the table narrow).
@@ -121,5 +110,43 @@ FROM (
     {f"CASE {pools} END" if pools else "CAST(NULL AS INTEGER)"} AS pool_idx,
     {f"CASE {tenants} END" if tenants else "CAST(NULL AS INTEGER)"} AS tenant_idx,
     {any_match} AS any_tenant_match
-  FROM (SELECT *{lookups} FROM ({source}))
+  FROM (SELECT *{lookups} FROM ({source})){joins}
 )"""
+
+
+def _tenant_chain(cfg: Config, tags: dict[str, str]) -> tuple[str, str, str]:
+    """(the ``WHEN`` chain picking the tenant, the any-tenant-matches predicate, the joins).
+
+    A run of tenants matched by one equality each (:func:`tenant_runs`, e.g. 200
+    ``tag = "team=..."`` tenants) is one hash lookup joined to the rows, not a
+    ``WHEN`` per tenant; the order and the activity rule are the chain's.
+    """
+    day = DAY_SQL
+    whens: list[str] = []
+    anys: list[str] = []
+    joins: list[str] = []
+    for part in tenant_runs(cfg.tenants):
+        if isinstance(part, int):
+            t = cfg.tenants[part]
+            whens.append(f"WHEN {match_sql(t.match, tags)} AND {active_sql(t, day)} THEN {part}")
+            anys.append(match_sql(t.match, tags))
+            continue
+        j = len(joins)
+        v, t_, s_, e_ = (f"_rt_lk{c}{j}" for c in "vtse")
+        key = part.key
+        column = tags[key[4:]] if key.startswith("tag:") else f'"{EQUALS[key]}"'
+        rows = ", ".join(
+            f"({literal(value)}, {idx}, {_date(cfg.tenants[idx].start)}, "
+            f"{_date(cfg.tenants[idx].end)})" for value, idx in part.values.items())
+        joins.append(
+            f"\n  LEFT JOIN (SELECT CAST(v AS VARCHAR) AS {v}, CAST(t AS INTEGER) AS {t_}, "
+            f"CAST(s AS DATE) AS {s_}, CAST(e AS DATE) AS {e_} FROM (VALUES {rows}) x(v, t, s, e))"
+            f" ON {v} = {column}")
+        whens.append(f"WHEN {t_} IS NOT NULL AND ({s_} IS NULL OR {day} >= {s_}) "
+                     f"AND ({e_} IS NULL OR {day} < {e_}) THEN {t_}")
+        anys.append(f"{t_} IS NOT NULL")
+    return " ".join(whens), " OR ".join(anys) or "false", "".join(joins)
+
+
+def _date(value: date | None) -> str:
+    return f"DATE '{value.isoformat()}'" if value is not None else "NULL"

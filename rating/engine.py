@@ -30,9 +30,10 @@ from rebill.normalize.catalog import connect, ensure_layout
 from rebill.periods import Period, closes_on
 from rebill.rating import conservation
 from rebill.rating.allocate import TAKERS, build_takers
-from rebill.rating.attribute import GROUP_COLUMNS, ROWS, build_rows, cost_column, source_sql
-from rebill.rating.exact import from_units_sql
+from rebill.rating.attribute import GROUP_COLUMNS, ROWS, cost_column, source_sql
+from rebill.rating.daily import write_daily  # issue 16 (nop)
 from rebill.rating.fx import load_rates, resolve_rates
+from rebill.rating.inputs import input_fingerprint, write_fingerprint  # issue 16 (nop)
 from rebill.rating.lines import (
     ExtraLines,
     correction_lines,
@@ -50,12 +51,13 @@ from rebill.rating.rated import (
     TOTALS_FILE,
     VIEW_FILE,
     line_key_sql,
-    rated_sql,
     read_fx_sql,
     read_takers_sql,
     stored_view_sql,
     tenant_currency_sql,
 )
+from rebill.rating.scan import DIRECT, build_scan
+from rebill.rating.sums import FINE, build_fine, sums_sql
 from rebill.sql import literal
 
 log = logging.getLogger("rebill.rating")
@@ -128,15 +130,16 @@ LINES = "_rt_line_sums"
 
 def _line_sums(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str, fx: str
                ) -> None:
-    """Line sums and, per currency, the conservation sums: one pass over each kind of row.
+    """Line sums and, per currency, the conservation sums: roll-ups of ``_rt_fine``.
 
     Groups are integer-keyed (tenant and pool indexes); names and line keys are
     derived on the few aggregated rows.
     """
+    build_fine(con, cfg, DIRECT, rows, takers, fx)
     keys = list(dict.fromkeys(GROUP_COLUMNS[k] for k in cfg.rebill.group_by))
-    one_unit = "count(DISTINCT unit) = 1 AND count(unit) = count(*)"
-    sums = (f"{from_units_sql('sum(amount_u)')} AS amount, {from_units_sql('sum(cost_u)')} AS cost, "
-            "count(*) AS n")
+    one_unit = "min(unit_min) = max(unit_max) AND sum(unit_n) = sum(n)"
+    sums = (f"{sums_sql('amount_u')} AS amount, {sums_sql('cost_u')} AS cost, "
+            "sum(n) AS n")
     usage_group = ", ".join(["tenant_idx", *keys])
     nulls = "".join(f", CAST(NULL AS VARCHAR) AS {k}" for k in keys)
     kept = "".join(f", {k}" for k in keys)
@@ -153,13 +156,13 @@ FROM (
   SELECT GROUPING(currency) = 0 AS by_currency, 'usage' AS kind, tenant_idx,
     CAST(NULL AS INTEGER) AS pool_idx{kept}, currency, {sums},
     CASE WHEN {one_unit} THEN sum(quantity) END AS quantity,
-    CASE WHEN {one_unit} THEN min(unit) END AS unit
-  FROM ({rated_sql(cfg, rows, takers, fx, ("usage",))})
+    CASE WHEN {one_unit} THEN min(unit_min) END AS unit
+  FROM {FINE} WHERE kind = 'usage'
   GROUP BY GROUPING SETS (({usage_group}), (currency))
   UNION ALL
   SELECT GROUPING(currency) = 0, 'shared', tenant_idx, pool_idx{nulls}, currency, {sums},
     CAST(NULL AS DECIMAL(38,12)), CAST(NULL AS VARCHAR)
-  FROM ({rated_sql(cfg, rows, takers, fx, ("shared",))})
+  FROM {FINE} WHERE kind = 'shared'
   GROUP BY GROUPING SETS ((tenant_idx, pool_idx), (currency))
 )""")
 
@@ -295,13 +298,15 @@ def rate_period(
     try:
         with home_lock(home, f"rate-{period.label}", wait=600):
             clean_stale_staging(tmp_dir(home))  # what killed runs left
+            # -- issue 16 (nop): the inputs' fingerprint, taken before anything is read --
+            fingerprint = input_fingerprint(cfg, period, corrections=extra_lines is not None)
             _tenants_table(db, cfg)
             fx_file = load_rates(db, cfg)
-            build_rows(db, cfg, period)
-            build_takers(db, cfg)
+            build_scan(db, cfg, period)
+            build_takers(db, cfg, DIRECT)
             rates = resolve_rates(db, f"""
 SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FROM (
-  SELECT currency, tenant_idx, day FROM {ROWS} WHERE target = 'tenant'
+  SELECT currency, tenant_idx, day FROM {DIRECT}
   UNION ALL SELECT currency, tenant_idx, day FROM {TAKERS})""", fx_file)
             staged = staging_dir(home, period)
             write_query(db, f"SELECT * FROM {TAKERS} ORDER BY ALL", TAKERS_SCHEMA,
@@ -335,6 +340,11 @@ SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FRO
                 unallocated=staged / "unallocated.parquet",
             )
             conservation.check(balance, period.label)
+            # -- issue 16 (nop): daily sums for the reports; the fingerprint, published with
+            # the outputs it describes (rating.daily, rating.inputs) --
+            write_daily(db, cfg, period, staged, FINE)
+            write_fingerprint(staged, fingerprint)
+            # -- end issue 16 (nop) --
             directory = publish(staged, home, period)
             staged = None
     finally:

@@ -10,6 +10,7 @@ so it can be used in ``CASE WHEN`` chains and boolean algebra safely.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from rebill.config import Match, Tenant
 from rebill.sql import literal
@@ -78,3 +79,64 @@ def active_sql(tenant: Tenant, day: str = "day") -> str:
     if tenant.end is not None:
         parts.append(f"{day} < DATE '{tenant.end.isoformat()}'")
     return "(" + " AND ".join(parts) + ")"
+
+
+def lookup_key(entry: Match) -> tuple[str, str] | None:
+    """(key, value) when ``entry`` is one equality a hash lookup can serve, else None.
+
+    The key is ``tag:k`` for ``tag = "k=v"`` or a match key of :data:`EQUALS`.
+    """
+    given = [k for k in (*EQUALS, "region", "resource", "tag") if getattr(entry, k) is not None]
+    if len(given) != 1:
+        return None
+    key = given[0]
+    if key == "tag":
+        tag = entry.tag or ""
+        k, sep, v = tag.partition("=")
+        return (f"tag:{k}", v) if sep else None
+    if key in EQUALS:
+        return key, str(getattr(entry, key))
+    return None
+
+
+@dataclass(frozen=True)
+class Run:
+    """Consecutive tenants (file order) whose every entry is an equality on one ``key``,
+    each value naming one tenant of the run: a row's value finds its only candidate
+    in one hash lookup instead of a ``WHEN`` per tenant."""
+
+    key: str
+    values: dict[str, int]  # value -> tenant index
+
+
+def tenant_runs(tenants: Sequence[Tenant], min_run: int = 4) -> list[Run | int]:
+    """The tenant chain in file order: lookup runs (of ``min_run`` tenants or more) and
+    single tenant indexes, the same first-match-wins order as a ``WHEN`` per tenant."""
+    out: list[Run | int] = []
+    run: Run | None = None
+    members: list[int] = []
+
+    def close() -> None:
+        nonlocal run
+        if run is not None:
+            out.extend([run] if len(members) >= min_run else members)
+        run = None
+        members.clear()
+
+    for idx, tenant in enumerate(tenants):
+        keys = [lookup_key(e) for e in tenant.match]
+        simple = bool(keys) and all(k is not None for k in keys) \
+            and len({k[0] for k in keys if k}) == 1
+        if not simple:
+            close()
+            out.append(idx)
+            continue
+        key = keys[0][0] if keys[0] else ""
+        values = {k[1] for k in keys if k}
+        if run is None or run.key != key or values & run.values.keys():
+            close()
+            run = Run(key, {})
+        run.values.update(dict.fromkeys(values, idx))
+        members.append(idx)
+    close()
+    return out

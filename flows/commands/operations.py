@@ -72,6 +72,8 @@ def register(app: typer.Typer) -> None:
         report_outcomes(report.loads)
         if report.rated:
             typer.echo(f"  rated {', '.join(report.rated)}")
+        if report.unchanged:
+            typer.echo(f"  unchanged, not re-rated: {', '.join(report.unchanged)}")
         if report.export_note:
             typer.echo(f"  {report.export_note}")
         for w in report.warnings:

@@ -44,16 +44,22 @@ def register(app: typer.Typer) -> None:
         end: Annotated[str | None, typer.Option(
             help="last period (YYYY-MM or YYYY-MM-DD), with --start")] = None,
         config_path: ConfigOpt = None,
+        if_changed: Annotated[bool, typer.Option(
+            "--if-changed", help="skip a period whose lake files, config, FX file and "
+            "corrections inputs are unchanged since it was last rated")] = False,
     ) -> None:
         """Rate one billing period, or every period from --start to --end: rated rows,
         invoice lines and draft invoices (replaced)."""
-        from rebill.flows.pipeline import rate
+        from rebill.flows.pipeline import rate, rate_if_changed
 
         periods = _periods(period, start, end)
         cfg = config(config_path)
         for p in periods:
             with user_errors():
-                result = rate(cfg, p)
+                result = rate_if_changed(cfg, p) if if_changed else rate(cfg, p)
+            if result is None:
+                typer.echo(f"{p}: unchanged since it was last rated, skipped")
+                continue
             rows = [[t.tenant_id, t.currency, str(t.line_count), str(t.subtotal)]
                     for t in result.tenants]
             if len(periods) > 1:

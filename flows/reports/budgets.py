@@ -2,10 +2,10 @@
 
 A tenant's ``budget`` is monthly, in the tenant's currency. The projection is
 ``month-to-date / elapsed days * days in the month`` over the rated usage and
-shared amounts (``rated_costs.amount``), plus the period's fee lines as they
-stand (fees are monthly amounts already). Elapsed days count the days before
-``today`` in the period, or through the latest rated day if data for later
-days is already there. All arithmetic is ``Decimal``.
+shared amounts (``rated_daily.amount``, the daily sums of ``rated_costs.amount``),
+plus the period's fee lines as they stand (fees are monthly amounts already).
+Elapsed days count the days before ``today`` in the period, or through the
+latest rated day if data for later days is already there. All arithmetic is ``Decimal``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def budget_warnings(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
                     today: date) -> list[str]:
     """One line per tenant whose projected month-end amount exceeds its budget."""
     label = period.label
-    rows = fetch_dicts(con, "SELECT max(day) AS last_day FROM rated_costs WHERE period = $1",
+    rows = fetch_dicts(con, "SELECT max(day) AS last_day FROM rated_daily WHERE period = $1",
                        [label])
     last_day = rows[0]["last_day"] if rows else None
     elapsed = elapsed_days(period, today, last_day)
@@ -49,7 +49,7 @@ def budget_warnings(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         return []
     usage = {(r["tenant_id"], r["currency"]): r["amount"] for r in fetch_dicts(con, """
         SELECT tenant_id, tenant_currency AS currency, sum(amount) AS amount
-        FROM rated_costs WHERE period = $1 GROUP BY ALL""", [label])}
+        FROM rated_daily WHERE period = $1 GROUP BY ALL""", [label])}
     fees = {(r["tenant_id"], r["currency"]): r["amount"] for r in fetch_dicts(con, """
         SELECT tenant_id, currency, CAST(sum(amount) AS DECIMAL(38,12)) AS amount
         FROM invoice_lines WHERE period = $1 AND kind = 'fee' GROUP BY ALL""", [label])}

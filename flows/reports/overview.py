@@ -2,7 +2,8 @@
 
 Every figure is grouped by currency and no figure ever adds two currencies.
 Costs are in the providers' billing currency, under the configured
-``cost_basis``; margin is ``rated - cost`` of ``rated_costs`` (both in the
+``cost_basis``; margin is ``rated - cost`` of the rated rows (the per-day sums
+of ``rated_daily``, both in the
 billing currency, so fees and minimum top-ups, which have no cost, are shown
 with the invoices instead). ``excluded`` is the part of the lake's total that
 is neither attributed nor unallocated: provider tax left out by
@@ -55,7 +56,7 @@ def provider_spend(con: duckdb.DuckDBPyConnection, cfg: Config,
           SELECT BillingCurrency AS currency, ProviderName AS provider, sum({column}) AS total
           FROM costs WHERE BillingPeriodStart >= TIMESTAMPTZ '{start}+00'
                        AND BillingPeriodStart < TIMESTAMPTZ '{end}+00' GROUP BY ALL),
-        att AS (SELECT currency, provider, sum(cost) AS attributed FROM rated_costs
+        att AS (SELECT currency, provider, sum(cost) AS attributed FROM rated_daily
                 WHERE period = $1 GROUP BY ALL),
         una AS (SELECT currency, provider, sum(cost) AS unallocated FROM unallocated
                 WHERE period = $1 GROUP BY ALL),
@@ -80,7 +81,7 @@ def tenant_margin(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict[s
     return fetch_dicts(con, """
         SELECT currency, tenant_id, provider, sum(cost) AS cost, sum(rated) AS rated,
                sum(rated) - sum(cost) AS margin
-        FROM rated_costs WHERE period = $1 GROUP BY ALL
+        FROM rated_daily WHERE period = $1 GROUP BY ALL
         ORDER BY currency, tenant_id, provider NULLS LAST""", [period.label])
 
 

@@ -4,9 +4,9 @@ The statement's lines and its one total are the invoice's (``invoice_lines``,
 each rounded once by rating; the total is their sum, which is the invoice's
 subtotal). Fee, minimum and correction lines carry a short note computed by
 :mod:`rebill.flows.explain` (``60.00 × 21/30 days``); usage lines note the
-credits that netted into them. The charts show the rated amounts of
-``rated_costs`` per day and per service (pool shares under the pool's name)
-before any line is rounded; they have no total of their own. The CSV lists
+credits that netted into them. The charts show the rated amounts per day and
+per service (pool shares under the pool's name) from ``rated_daily``, the
+daily sums of ``rated_costs``, before any line is rounded; they have no total of their own. The CSV lists
 the tenant's rated amounts per day, provider, service, SKU and resource at
 full precision (12 decimals), so it adds up to the usage lines before their
 rounding. Money is formatted in the tenant's ``locale`` (babel).
@@ -96,12 +96,12 @@ def load_statement(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
     currency = (invoice[0]["currency"] if invoice else
                 lines[0]["currency"] if lines else default_currency)
     daily = {r["day"]: r["amount"] for r in fetch_dicts(con, """
-        SELECT day, sum(amount) AS amount FROM rated_costs
+        SELECT day, sum(amount) AS amount FROM rated_daily
         WHERE period = $1 AND tenant_id = $2 AND tenant_currency = $3
         GROUP BY day ORDER BY day""", [label, tenant_id, currency])}
     services = [(service_label(r["kind"], r["pool"], r["provider"], r["service"]), r["amount"])
                 for r in fetch_dicts(con, """
-        SELECT kind, pool, provider, service, sum(amount) AS amount FROM rated_costs
+        SELECT kind, pool, provider, service, sum(amount) AS amount FROM rated_daily
         WHERE period = $1 AND tenant_id = $2 AND tenant_currency = $3
         GROUP BY ALL ORDER BY amount DESC, kind, pool, provider, service""",
         [label, tenant_id, currency])]

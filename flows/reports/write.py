@@ -75,7 +75,7 @@ def report_tenants(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) 
     """Configured tenants (file order), then any other tenant found in the rated data."""
     seen = [r["tenant_id"] for r in fetch_dicts(con, """
         SELECT tenant_id FROM invoices WHERE period = $1
-        UNION SELECT tenant_id FROM rated_costs WHERE period = $1
+        UNION SELECT tenant_id FROM rated_daily WHERE period = $1
         ORDER BY tenant_id""", [period.label]) if r["tenant_id"] is not None]
     configured = [t.id for t in cfg.tenants]
     return configured + [t for t in seen if t not in configured]

@@ -69,9 +69,13 @@ def test_walk_across_month_end_exports_closed_month_once(tmp_path: Path) -> None
         today = date(2026, 10, 29) + timedelta(days=offset)
         report = night(cfg, today)
         assert report.ok, report.errors
-        notes[today] = (report.exported, report.export_note, tuple(report.rated))
-    assert [d for d, (exported, _, _) in notes.items() if exported] == [date(2026, 11, 3)]
-    assert notes[date(2026, 11, 2)][2] == ("2026-10", "2026-11")  # still open, re-rated
+        notes[today] = (report.exported, report.export_note, tuple(report.rated),
+                        tuple(report.unchanged))
+    assert [d for d, (exported, *_) in notes.items() if exported] == [date(2026, 11, 3)]
+    assert notes[date(2026, 11, 1)][2] == ("2026-11",)  # its first data
+    # still open, but nothing new since the night before: not re-rated
+    assert notes[date(2026, 11, 2)][2:] == ((), ("2026-10", "2026-11"))
+    # the ledger changed (October exported on the 3rd): November's corrections may change
     assert notes[date(2026, 11, 4)][2] == ("2026-11",)
     assert "already exported" in notes[date(2026, 11, 6)][1]
     con = connect(cfg.home)

@@ -125,6 +125,12 @@ def test_lake_on_s3_ingest_query_reingest_and_rate(s3: str, tmp_path: Path) -> N
     assert usd.accounted == usd.lake
     [acme] = result.tenants
     assert acme.tenant_id == "acme" and acme.subtotal > aws
+    # the inputs fingerprint names the bucket's objects: unchanged until one is replaced
+    from rebill.rating.inputs import input_fingerprint, rating_inputs, stored_fingerprint
+
+    assert stored_fingerprint(cfg.home, SEP) == input_fingerprint(cfg, SEP, corrections=False)
+    lake = rating_inputs(cfg, SEP, corrections=False)["lake"]
+    assert lake and all(path.startswith("s3://") and size > 0 for path, size, _ in lake)
 
 
 def test_lake_uri_must_name_a_bucket(tmp_path: Path) -> None:

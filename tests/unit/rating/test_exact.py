@@ -9,7 +9,15 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rebill.rating.exact import UNITS, from_units_sql, mul_round_sql, share_sql, to_units_sql
+from rebill.rating.exact import (
+    UNITS,
+    from_units_sql,
+    mul_round_select,
+    mul_round_sql,
+    share_sql,
+    split_select,
+    to_units_sql,
+)
 
 
 def _half_away(num: int, den: int) -> int:
@@ -51,16 +59,30 @@ ints = st.one_of(
 )
 
 
+@st.composite
+def priced(draw):
+    """A money value times a factor (markup, FX), often an exact half away from a unit."""
+    u = draw(st.integers(-(2**50), 2**50))
+    f = draw(st.one_of(st.integers(0, 3 * 10**12).map(lambda f: f - f % 10**9),
+                       st.integers(1, 2**50), st.integers(-(2**50), 0)))
+    if draw(st.booleans()):  # u * f / 1e12 = k + 1/2
+        f = draw(st.sampled_from([5 * 10**11, 15 * 10**11, 25 * 10**11]))
+        u = 2 * draw(st.integers(-(2**40), 2**40)) + 1
+    return u, f
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(ints, ints).filter(lambda p: abs(p[0] * p[1]) < 2**125),
-                min_size=1, max_size=50))
+@given(st.lists(st.one_of(st.tuples(ints, ints), priced())
+                .filter(lambda p: abs(p[0] * p[1]) < 2**125), min_size=1, max_size=50))
 def test_mul_round(pairs):
     con = _con()
     con.execute("CREATE TABLE t (i INTEGER, u HUGEINT, f HUGEINT)")
     con.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, u, f) for i, (u, f) in enumerate(pairs)])
-    got = con.execute(f"SELECT {mul_round_sql('u', 'f')} FROM t ORDER BY i").fetchall()
-    for (value,), (u, f) in zip(got, pairs, strict=True):
-        assert value == _half_away(u * f, UNITS)
+    got = con.execute(f"SELECT {mul_round_sql('u', 'f')}, r FROM "
+                      f"({mul_round_select('SELECT * FROM t', 'u', 'f', 'r')}) ORDER BY i"
+                      ).fetchall()
+    for (value, staged), (u, f) in zip(got, pairs, strict=True):
+        assert value == staged == _half_away(u * f, UNITS)
 
 
 @st.composite
@@ -87,3 +109,13 @@ def test_share(rows):
     got = con.execute(f"SELECT {share_sql('ac', 'w', 'big_w', exact)} FROM t ORDER BY i").fetchall()
     for (value,), (ac, w, big_w) in zip(got, rows, strict=True):
         assert value == _half_away(ac * w, big_w)
+    # staged, signed: the same answers for c and -c
+    staged = split_select(
+        "SELECT *, CAST(c AS DOUBLE) AS dc, CAST(w AS DOUBLE) / CAST(big_w AS DOUBLE) AS frac, "
+        f"abs(c) < {2**50} AS small FROM (SELECT *, ac AS c FROM t UNION ALL "
+        "SELECT *, -ac FROM t)", "dc", "frac", "small",
+        "CASE WHEN c < 0 THEN -1 ELSE 1 END * ((2 * abs(c) * w + big_w) // (2 * big_w))", "s")
+    got = con.execute(f"SELECT i, c, s FROM ({staged}) ORDER BY i, c").fetchall()
+    for i, c, value in got:
+        ac, w, big_w = rows[i]
+        assert value == (1 if c >= 0 else -1) * _half_away(ac * w, big_w)

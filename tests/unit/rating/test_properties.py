@@ -74,7 +74,9 @@ def _run(spec, c, pool=True, extra=()):
         (path / "fx.csv").write_text(FX)
         result = rate(path, _rows(spec) + list(extra), _config(c, pool))
         rated = rated_costs(result)
-        files = {p.name: p.read_bytes() for p in result.directory.iterdir()}
+        # inputs.json names this run's lake files (paths, mtimes): not an output
+        files = {p.name: p.read_bytes() for p in result.directory.iterdir()
+                 if p.name != "inputs.json"}
         return result, rated, files
 
 

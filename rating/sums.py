@@ -1,0 +1,182 @@
+"""The sums of a period's rated rows, without materializing one (DESIGN rules 4-7).
+
+A rated row (:mod:`rebill.rating.rated`) is a direct row or one tenant's share
+of a pool row, priced and converted, each value held at 12 decimals. Rating
+needs only their sums, at the grain of its finest output (``_rt_fine``: per
+kind, tenant, pool, day, currency, provider, service and group_by columns);
+invoice lines, conservation totals and ``rated_daily`` are roll-ups of it.
+
+* Direct rows are priced and converted one by one and summed in one pass.
+* Pool rows fall into *classes*: the rows of one (pool, currency, day,
+  provider, service, tax flag and every column a pricing rule scopes on) have
+  the same takers, weights, markups and FX rates. Each pool row meets each
+  taker of its class in one stream that is summed as it flows, per (class,
+  tenant) and per row, and never stored. A row's sum gives its remainder; the
+  remainder goes to the largest |share| (tie: the tenant first in file order),
+  which is the share of the class's top taker (largest weight, then first)
+  or an equal one earlier in the file. Only that one share per row is priced
+  again with the remainder added.
+
+The arithmetic is :mod:`rebill.rating.exact`'s, as in the ``rated_costs``
+relation; tests/unit/rating/test_sums.py checks every sum against it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from rebill.config import PRICING_SCOPE_KEYS, Config
+from rebill.rating.allocate import share_units_sql
+from rebill.rating.attribute import GROUP_COLUMNS
+from rebill.rating.exact import UNITS, from_units_sql, mul_round_select, split_select, to_units_sql
+from rebill.rating.pricing import SCOPE_COLUMNS, factor_units_sql
+from rebill.rating.rated import tenant_currency_sql
+
+FINE = "_rt_fine"
+_POOL_ROWS = "_rt_pool_rows"
+_POOL = "_rt_pool"
+_CLASSES = "_rt_classes"
+_CLASS_TAKERS = "_rt_class_takers"
+_SHARE_SUMS = "_rt_share_sums"
+
+
+def key_columns(cfg: Config) -> list[str]:
+    """The group_by columns besides provider and service (always kept)."""
+    cols = dict.fromkeys(GROUP_COLUMNS[k] for k in cfg.rebill.group_by)
+    return [c for c in cols if c not in ("provider", "service")]
+
+
+def _class_columns(cfg: Config) -> list[str]:
+    """What decides a pool row's takers, markups and FX rate (besides pool and day)."""
+    cols = ["pool_idx", "currency", "day", "provider", "service", "is_tax"]
+    for rule in cfg.pricing:
+        for key in PRICING_SCOPE_KEYS:
+            if getattr(rule, key) is not None:
+                cols += ["region", "region_name"] if key == "region" else [SCOPE_COLUMNS[key]]
+    return list(dict.fromkeys(cols))
+
+
+def _priced(relation: str, value: str, as_type: str = "HUGEINT") -> str:
+    """``relation`` (with ``factor_u``, ``fx_u``) plus ``rated_u`` and ``amount_u`` of ``value``."""
+    return mul_round_select(mul_round_select(relation, value, "factor_u", "rated_u", as_type),
+                            "rated_u", "fx_u", "amount_u", as_type)
+
+
+def _direct_sql(cfg: Config, direct: str) -> str:
+    """The usage rows of ``_rt_fine`` from the priced direct sums (:mod:`rebill.rating.scan`)."""
+    keys = "".join(f", {k}" for k in key_columns(cfg))
+    return f"""
+SELECT 'usage' AS kind, tenant_idx, CAST(NULL AS INTEGER) AS pool_idx, day, currency, provider,
+  service{keys}, sum(cost_u) AS cost_u, sum(rated_u) AS rated_u, sum(amount_u) AS amount_u,
+  sum(n) AS n, sum(quantity) AS quantity, min(unit_min) AS unit_min, max(unit_max) AS unit_max,
+  sum(unit_n) AS unit_n
+FROM {direct}
+GROUP BY tenant_idx, day, currency, provider, service{keys}"""
+
+
+def _build_classes(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str,
+                   fx: str) -> None:
+    """Number the pool rows that have takers, their classes, and each class's takers."""
+    cols = _class_columns(cfg)
+    listed = ", ".join(cols)
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_POOL_ROWS} AS
+SELECT row_number() OVER () AS rid, dense_rank() OVER (ORDER BY {listed}) AS class_id, {listed},
+  {to_units_sql("cost")} AS c, CAST({to_units_sql("cost")} AS DOUBLE) AS dc,
+  abs({to_units_sql("cost")}) < {2**50} AS small
+FROM {rows} r
+WHERE target = 'pool' AND EXISTS (
+  SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx
+    AND k.currency IS NOT DISTINCT FROM r.currency AND k.day IS NOT DISTINCT FROM r.day)""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_CLASSES} AS "
+                f"SELECT DISTINCT class_id, {listed} FROM {_POOL_ROWS}")
+    passthrough = cfg.rebill.provider_tax == "passthrough"
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_CLASS_TAKERS} AS
+SELECT x.class_id, x.tenant_idx, x.w, x.big_w, x.factor_u, f.fx_u,
+  CAST(x.w AS DOUBLE) / CAST(x.big_w AS DOUBLE) AS frac,
+  row_number() OVER (PARTITION BY x.class_id ORDER BY x.w DESC, x.tenant_idx) = 1 AS is_top
+FROM (
+  SELECT c.*, k.tenant_idx, k.w, k.big_w, {factor_units_sql(cfg, passthrough)} AS factor_u,
+    {tenant_currency_sql(cfg, "k.tenant_idx")} AS tenant_currency
+  FROM {_CLASSES} c JOIN {takers} k
+    ON k.pool_idx = c.pool_idx AND k.currency IS NOT DISTINCT FROM c.currency
+   AND k.day IS NOT DISTINCT FROM c.day
+) x JOIN {fx} f USING (currency, tenant_currency, day)""")
+    # each row with the share of its class's top taker: the largest |share|
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_POOL} AS
+SELECT rid, class_id, c, dc, small, {share_units_sql("c", "w", "big_w")} AS s_star
+FROM (SELECT p.rid, p.class_id, p.c, p.dc, p.small, t.w, t.big_w FROM {_POOL_ROWS} p
+      JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
+
+
+def _int_type(con: duckdb.DuckDBPyConnection) -> str:
+    """BIGINT when every share, rated and converted share of the period fits in 63 bits."""
+    c, f, fx = con.execute(
+        f"SELECT (SELECT max(abs(c)) FROM {_POOL}), max(abs(factor_u)), max(abs(fx_u)) "
+        f"FROM {_CLASS_TAKERS}").fetchall()[0]
+    if c is None:
+        return "HUGEINT"
+    bound = (int(c) * int(f) // UNITS + 1) * int(fx) // UNITS + 1
+    return "BIGINT" if bound < 2**62 else "HUGEINT"
+
+
+def _shared_sql(cfg: Config, as_type: str) -> tuple[str, str]:
+    """(per class and tenant the priced shares, remainders moved; the share stream)."""
+    pairs = f"""
+SELECT p.rid, p.class_id, p.c, p.dc, p.small, CAST(p.s_star AS {as_type}) AS s_star, t.tenant_idx,
+  t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
+  CAST(t.fx_u AS {as_type}) AS fx_u
+FROM {_POOL} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
+    stream = _priced(split_select(pairs, "dc", "frac", "small",
+                                  share_units_sql("c", "w", "big_w"), "s", as_type), "s", as_type)
+    # the remainder's taker: the first tenant whose share equals the largest one
+    moved = f"""
+SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.s_star, x.s_star + x.rest AS s_new
+FROM (SELECT s.rid, p.class_id, p.s_star, p.c - s.cost_u AS rest, s.winner
+      FROM {_SHARE_SUMS} s JOIN {_POOL} p USING (rid)
+      WHERE s.per_row AND p.c <> s.cost_u) x
+JOIN {_CLASS_TAKERS} t ON t.class_id = x.class_id AND t.tenant_idx = x.winner"""
+    before = f"SELECT * EXCLUDE (rated_u, amount_u), rated_u AS rated_old, amount_u AS amount_old " \
+             f"FROM ({_priced(moved, 's_star')})"
+    fix = f"""
+SELECT class_id, tenant_idx, s_new - s_star AS cost_u, rated_u - rated_old AS rated_u,
+  amount_u - amount_old AS amount_u, 0 AS n
+FROM ({_priced(before, "s_new")})"""
+    nulls = "".join(f", CAST(NULL AS VARCHAR) AS {k}" for k in key_columns(cfg))
+    return f"""
+SELECT 'shared' AS kind, tenant_idx, pool_idx, day, currency, provider, service{nulls},
+  sum(cost_u) AS cost_u, sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, sum(n) AS n,
+  CAST(NULL AS DECIMAL(38,12)) AS quantity, CAST(NULL AS VARCHAR) AS unit_min,
+  CAST(NULL AS VARCHAR) AS unit_max, CAST(0 AS BIGINT) AS unit_n
+FROM (
+  SELECT class_id, tenant_idx, cost_u, rated_u, amount_u, n FROM {_SHARE_SUMS} WHERE NOT per_row
+  UNION ALL {fix}
+) JOIN {_CLASSES} USING (class_id)
+GROUP BY tenant_idx, pool_idx, day, currency, provider, service""", stream
+
+
+def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, rows: str,
+               takers: str, fx: str) -> None:
+    """Create ``_rt_fine`` from the direct sums, ``rows`` (the other rows, ``_rt_rows``
+    shape), ``takers`` and ``fx`` (relations)."""
+    direct = _direct_sql(cfg, direct_sums)
+    if not cfg.shared:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
+        return
+    _build_classes(con, cfg, rows, takers, fx)
+    shared, stream = _shared_sql(cfg, _int_type(con))
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_SHARE_SUMS} AS
+SELECT GROUPING(rid) = 0 AS per_row, class_id, tenant_idx, rid, sum(s) AS cost_u,
+  sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, count(*) AS n,
+  min(tenant_idx) FILTER (WHERE s = s_star) AS winner
+FROM ({stream})
+GROUP BY GROUPING SETS ((class_id, tenant_idx), (rid))""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct} UNION ALL BY NAME {shared}")
+
+
+def sums_sql(expr: str) -> str:
+    """A HUGEINT sum of units as DECIMAL(38,12)."""
+    return from_units_sql(f"sum({expr})")
