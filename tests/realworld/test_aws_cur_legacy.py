@@ -217,3 +217,13 @@ def test_a_month_of_files_rounds_each_once_and_names_a_later_bad_value(tmp_path:
     assert not partition_file(tmp_path / "home-bad", "aws", NOV.label).exists()
     assert not [p for p in (tmp_path / "home-bad").rglob("*") if ".tmp-" in p.name]
     assert read_loads(tmp_path / "home-bad").to_pylist()[-1]["status"] == "failed"
+
+
+def test_a_local_copy_whose_folder_has_a_quote_reads(tmp_path: Path) -> None:
+    store = tmp_path / "bob's copy"
+    header, data = cl.rows()
+    cl.deliver(store, "cur/rebill", [("r.csv.gz", cl.gz(cl.csv_text(header, data)))],
+               "asm-a", "GZIP")
+    result = load_partition(tmp_path / "home", connector(tmp_path, store, "cur"), NOV)
+    assert result.rows == len(data)
+    assert by_account_day(lake_rows(tmp_path / "home")) == cl.expected(data)
