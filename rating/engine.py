@@ -31,9 +31,9 @@ from rebill.periods import Period, closes_on
 from rebill.rating import conservation
 from rebill.rating.allocate import TAKERS, build_takers
 from rebill.rating.attribute import GROUP_COLUMNS, ROWS, cost_column, source_sql
-from rebill.rating.daily import write_daily  # issue 16 (nop)
+from rebill.rating.daily import write_daily
 from rebill.rating.fx import load_rates, resolve_rates
-from rebill.rating.inputs import input_fingerprint, write_fingerprint  # issue 16 (nop)
+from rebill.rating.inputs import input_fingerprint, write_fingerprint
 from rebill.rating.lines import (
     ExtraLines,
     correction_lines,
@@ -298,7 +298,7 @@ def rate_period(
     try:
         with home_lock(home, f"rate-{period.label}", wait=600):
             clean_stale_staging(tmp_dir(home))  # what killed runs left
-            # -- issue 16 (nop): the inputs' fingerprint, taken before anything is read --
+            # the inputs' fingerprint, taken before anything is read (rating.inputs)
             fingerprint = input_fingerprint(cfg, period, corrections=extra_lines is not None)
             _tenants_table(db, cfg)
             fx_file = load_rates(db, cfg)
@@ -340,11 +340,10 @@ SELECT DISTINCT currency, {tenant_currency_sql(cfg)} AS tenant_currency, day FRO
                 unallocated=staged / "unallocated.parquet",
             )
             conservation.check(balance, period.label)
-            # -- issue 16 (nop): daily sums for the reports; the fingerprint, published with
-            # the outputs it describes (rating.daily, rating.inputs) --
+            # daily sums for the reports; the fingerprint, published with the outputs
+            # it describes
             write_daily(db, cfg, period, staged, FINE)
             write_fingerprint(staged, fingerprint)
-            # -- end issue 16 (nop) --
             directory = publish(staged, home, period)
             staged = None
     finally:

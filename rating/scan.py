@@ -28,15 +28,17 @@ from rebill.rating.exact import UNITS, mul_round_select, to_units_sql
 from rebill.rating.fx import FX_TABLE, LOOKBACK_DAYS
 from rebill.rating.pricing import factor_units, factor_units_sql
 from rebill.rating.rated import tenant_currency_sql
-from rebill.rating.sums import key_columns
+from rebill.rating.sums import class_columns, key_columns
 
 DIRECT = "_rt_direct"
 _ALL = "_rt_all"
 _CANDIDATES = "_rt_fx_candidates"
 
-# columns of the ``_rt_rows`` shape, besides the keys of the pass
+# columns of the ``_rt_rows`` shape, besides the keys of the pass: the unallocated
+# report's, and the pricing scope columns a rule of the config uses (class_columns)
 _KEPT = ("sku", "region", "region_name", "account", "billing_account", "charge_category",
          "resource", "tags", "any_tenant_match", "unit")
+_REPORTED = ("account", "billing_account", "charge_category", "tags", "any_tenant_match", "unit")
 
 
 def _candidate_rates(con: duckdb.DuckDBPyConnection, cfg: Config, source: str
@@ -93,16 +95,19 @@ def build_scan(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> N
         fx_join = (f" LEFT JOIN {_CANDIDATES} f ON f.currency = r.currency "
                    f"AND f.tenant_currency = {tc} AND f.day = r.day")
         fx_u = f"CASE WHEN f.fx_rate IS NULL THEN {UNITS} ELSE {to_units_sql('f.fx_rate')} END"
-    kept = ", ".join(f"any_value({c}) AS {c}" for c in _KEPT if c not in keys)
+    # a column no later step reads is not carried (nor read from the lake)
+    needed = set(_REPORTED) | set(class_columns(cfg))
+    carried = [c for c in _KEPT if c not in keys and c in needed]
+    kept = ", ".join(f"any_value({c}) AS {c}" for c in carried if c != "unit")
     picked_rows = f"""
 SELECT r.* REPLACE ({picked}),
   CASE WHEN {direct} THEN {to_units_sql("r.cost", as_type)} END AS cost_u,
   CASE WHEN {direct} THEN {factor_units_sql(cfg, passthrough)} END AS factor_u,
   {fx_u} AS fx_u
 FROM ({rows_sql(cfg, source)}) r{fx_join}"""
-    priced = mul_round_select(
-        mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u", as_type),
-        "rated_u", "fx_u", "amount_u", as_type)
+    rated = mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u", as_type)
+    priced = (mul_round_select(rated, "rated_u", "fx_u", "amount_u", as_type) if converts
+              else f"SELECT *, rated_u AS amount_u FROM ({rated})")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ALL} AS
 SELECT {", ".join(group)}, {kept}, sum(cost) AS cost, sum(cost_u) AS cost_u,
@@ -122,7 +127,7 @@ SELECT {dims}, cost_u, rated_u, amount_u, n, quantity, unit_min, unit_max, unit_
 FROM {_ALL} WHERE {direct}""")
     rest = ", ".join(c for c in ("target", "tenant_idx", "pool_idx", "day", "currency",
                                  "provider", "service", "is_tax", *keys, *own,
-                                 *(c for c in _KEPT if c not in keys and c != "unit")))
+                                 *(c for c in carried if c != "unit")))
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {ROWS} AS
 SELECT {rest}, cost, quantity, unit_min AS unit FROM {_ALL} WHERE NOT {direct}""")

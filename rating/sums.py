@@ -16,6 +16,9 @@ invoice lines, conservation totals and ``rated_daily`` are roll-ups of it.
   which is the share of the class's top taker (largest weight, then first)
   or an equal one earlier in the file. Only that one share per row is priced
   again with the remainder added.
+* A pool row's shares, remainder and prices depend only on its class and its
+  cost, so the rows of a class with equal cost are split once and counted
+  ``m`` times (hourly rows of a fixed-price resource are split once a day).
 
 The arithmetic is :mod:`rebill.rating.exact`'s, as in the ``rated_costs``
 relation; tests/unit/rating/test_sums.py checks every sum against it.
@@ -46,7 +49,7 @@ def key_columns(cfg: Config) -> list[str]:
     return [c for c in cols if c not in ("provider", "service")]
 
 
-def _class_columns(cfg: Config) -> list[str]:
+def class_columns(cfg: Config) -> list[str]:
     """What decides a pool row's takers, markups and FX rate (besides pool and day)."""
     cols = ["pool_idx", "currency", "day", "provider", "service", "is_tax"]
     for rule in cfg.pricing:
@@ -56,10 +59,13 @@ def _class_columns(cfg: Config) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def _priced(relation: str, value: str, as_type: str = "HUGEINT") -> str:
-    """``relation`` (with ``factor_u``, ``fx_u``) plus ``rated_u`` and ``amount_u`` of ``value``."""
-    return mul_round_select(mul_round_select(relation, value, "factor_u", "rated_u", as_type),
-                            "rated_u", "fx_u", "amount_u", as_type)
+def _priced(relation: str, value: str, as_type: str = "HUGEINT", converts: bool = True) -> str:
+    """``relation`` (with ``factor_u``, ``fx_u``) plus ``rated_u`` and ``amount_u`` of ``value``;
+    ``converts`` False when every ``fx_u`` is exactly 1 (then ``amount_u`` is ``rated_u``)."""
+    rated = mul_round_select(relation, value, "factor_u", "rated_u", as_type)
+    if not converts:
+        return f"SELECT *, rated_u AS amount_u FROM ({rated})"
+    return mul_round_select(rated, "rated_u", "fx_u", "amount_u", as_type)
 
 
 def _direct_sql(cfg: Config, direct: str) -> str:
@@ -77,13 +83,11 @@ GROUP BY tenant_idx, day, currency, provider, service{keys}"""
 def _build_classes(con: duckdb.DuckDBPyConnection, cfg: Config, rows: str, takers: str,
                    fx: str) -> None:
     """Number the pool rows that have takers, their classes, and each class's takers."""
-    cols = _class_columns(cfg)
+    cols = class_columns(cfg)
     listed = ", ".join(cols)
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL_ROWS} AS
-SELECT row_number() OVER () AS rid, dense_rank() OVER (ORDER BY {listed}) AS class_id, {listed},
-  {to_units_sql("cost")} AS c, CAST({to_units_sql("cost")} AS DOUBLE) AS dc,
-  abs({to_units_sql("cost")}) < {2**50} AS small
+SELECT dense_rank() OVER (ORDER BY {listed}) AS class_id, {listed}, {to_units_sql("cost")} AS c
 FROM {rows} r
 WHERE target = 'pool' AND EXISTS (
   SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx
@@ -103,47 +107,53 @@ FROM (
     ON k.pool_idx = c.pool_idx AND k.currency IS NOT DISTINCT FROM c.currency
    AND k.day IS NOT DISTINCT FROM c.day
 ) x JOIN {fx} f USING (currency, tenant_currency, day)""")
-    # each row with the share of its class's top taker: the largest |share|
+    # each (class, cost) once, ``m`` rows of it (``rid`` names it), with the share of the
+    # class's top taker: the largest |share|
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL} AS
-SELECT rid, class_id, c, dc, small, {share_units_sql("c", "w", "big_w")} AS s_star
-FROM (SELECT p.rid, p.class_id, p.c, p.dc, p.small, t.w, t.big_w FROM {_POOL_ROWS} p
+SELECT row_number() OVER () AS rid, class_id, c, CAST(c AS DOUBLE) AS dc, abs(c) < {2**50} AS small,
+  m, {share_units_sql("c", "w", "big_w")} AS s_star
+FROM (SELECT p.class_id, p.c, p.m, t.w, t.big_w
+      FROM (SELECT class_id, c, count(*) AS m FROM {_POOL_ROWS} GROUP BY class_id, c) p
       JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
 
 
-def _int_type(con: duckdb.DuckDBPyConnection) -> str:
-    """BIGINT when every share, rated and converted share of the period fits in 63 bits."""
-    c, f, fx = con.execute(
-        f"SELECT (SELECT max(abs(c)) FROM {_POOL}), max(abs(factor_u)), max(abs(fx_u)) "
-        f"FROM {_CLASS_TAKERS}").fetchall()[0]
+def _modes(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
+    """(BIGINT when every share, rated and converted share of the period fits in 63 bits,
+    else HUGEINT; whether any taker's FX rate is not exactly 1)."""
+    c, f, fx, converts = con.execute(
+        f"SELECT (SELECT max(abs(c)) FROM {_POOL}), max(abs(factor_u)), max(abs(fx_u)), "
+        f"bool_or(fx_u <> {UNITS}) FROM {_CLASS_TAKERS}").fetchall()[0]
     if c is None:
-        return "HUGEINT"
+        return "HUGEINT", True
     bound = (int(c) * int(f) // UNITS + 1) * int(fx) // UNITS + 1
-    return "BIGINT" if bound < 2**62 else "HUGEINT"
+    return ("BIGINT" if bound < 2**62 else "HUGEINT"), bool(converts)
 
 
-def _shared_sql(cfg: Config, as_type: str) -> tuple[str, str]:
+def _shared_sql(cfg: Config, as_type: str, converts: bool) -> tuple[str, str]:
     """(per class and tenant the priced shares, remainders moved; the share stream)."""
     pairs = f"""
-SELECT p.rid, p.class_id, p.c, p.dc, p.small, CAST(p.s_star AS {as_type}) AS s_star, t.tenant_idx,
+SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.m, CAST(p.s_star AS {as_type}) AS s_star,
+  t.tenant_idx,
   t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
   CAST(t.fx_u AS {as_type}) AS fx_u
 FROM {_POOL} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
     stream = _priced(split_select(pairs, "dc", "frac", "small",
-                                  share_units_sql("c", "w", "big_w"), "s", as_type), "s", as_type)
+                                  share_units_sql("c", "w", "big_w"), "s", as_type), "s", as_type,
+                     converts)
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
-SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.s_star, x.s_star + x.rest AS s_new
-FROM (SELECT s.rid, p.class_id, p.s_star, p.c - s.cost_u AS rest, s.winner
+SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.m, x.s_star, x.s_star + x.rest AS s_new
+FROM (SELECT s.rid, p.class_id, p.m, p.s_star, p.c - s.cost_u AS rest, s.winner
       FROM {_SHARE_SUMS} s JOIN {_POOL} p USING (rid)
       WHERE s.per_row AND p.c <> s.cost_u) x
 JOIN {_CLASS_TAKERS} t ON t.class_id = x.class_id AND t.tenant_idx = x.winner"""
     before = f"SELECT * EXCLUDE (rated_u, amount_u), rated_u AS rated_old, amount_u AS amount_old " \
-             f"FROM ({_priced(moved, 's_star')})"
+             f"FROM ({_priced(moved, 's_star', converts=converts)})"
     fix = f"""
-SELECT class_id, tenant_idx, s_new - s_star AS cost_u, rated_u - rated_old AS rated_u,
-  amount_u - amount_old AS amount_u, 0 AS n
-FROM ({_priced(before, "s_new")})"""
+SELECT class_id, tenant_idx, (s_new - s_star) * m AS cost_u, (rated_u - rated_old) * m AS rated_u,
+  (amount_u - amount_old) * m AS amount_u, 0 AS n
+FROM ({_priced(before, "s_new", converts=converts)})"""
     nulls = "".join(f", CAST(NULL AS VARCHAR) AS {k}" for k in key_columns(cfg))
     return f"""
 SELECT 'shared' AS kind, tenant_idx, pool_idx, day, currency, provider, service{nulls},
@@ -151,7 +161,9 @@ SELECT 'shared' AS kind, tenant_idx, pool_idx, day, currency, provider, service{
   CAST(NULL AS DECIMAL(38,12)) AS quantity, CAST(NULL AS VARCHAR) AS unit_min,
   CAST(NULL AS VARCHAR) AS unit_max, CAST(0 AS BIGINT) AS unit_n
 FROM (
-  SELECT class_id, tenant_idx, cost_u, rated_u, amount_u, n FROM {_SHARE_SUMS} WHERE NOT per_row
+  SELECT class_id, tenant_idx, cost_u * m AS cost_u, rated_u * m AS rated_u,
+    amount_u * m AS amount_u, n * m AS n
+  FROM {_SHARE_SUMS} WHERE NOT per_row
   UNION ALL {fix}
 ) JOIN {_CLASSES} USING (class_id)
 GROUP BY tenant_idx, pool_idx, day, currency, provider, service""", stream
@@ -166,14 +178,14 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
     _build_classes(con, cfg, rows, takers, fx)
-    shared, stream = _shared_sql(cfg, _int_type(con))
+    shared, stream = _shared_sql(cfg, *_modes(con))
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_SHARE_SUMS} AS
-SELECT GROUPING(rid) = 0 AS per_row, class_id, tenant_idx, rid, sum(s) AS cost_u,
+SELECT GROUPING(rid) = 0 AS per_row, class_id, tenant_idx, m, rid, sum(s) AS cost_u,
   sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, count(*) AS n,
   min(tenant_idx) FILTER (WHERE s = s_star) AS winner
 FROM ({stream})
-GROUP BY GROUPING SETS ((class_id, tenant_idx), (rid))""")
+GROUP BY GROUPING SETS ((class_id, tenant_idx, m), (rid))""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct} UNION ALL BY NAME {shared}")
 
 

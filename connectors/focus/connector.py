@@ -24,7 +24,7 @@ from typing import Literal
 import duckdb
 from pydantic import field_validator
 
-from rebill import duck
+from rebill import __version__, duck
 from rebill.connectors.base import (
     ConnectorSpec,
     Context,
@@ -33,6 +33,7 @@ from rebill.connectors.base import (
     SourceConfig,
     SqlPart,
 )
+from rebill.connectors.focus.facts import Facts, FileFacts
 from rebill.connectors.focus.mapping import (
     FALLBACKS,
     PARSE_HINTS,
@@ -89,6 +90,7 @@ class FocusConnector:
         self._periods: dict[Path, set[str]] = {}
         self._rounded: dict[Path, tuple[int, Decimal]] = {}  # checked files
         self._layout = cfg.layout()
+        self._facts = FileFacts(ctx.home, source_id, f"{__version__}\n{cfg.model_dump_json()}")
 
     # -- files -----------------------------------------------------------
     def files(self) -> list[Path]:
@@ -171,6 +173,11 @@ class FocusConnector:
 
     def _file_periods(self, con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
         if path not in self._periods:
+            known = self._facts.get(path)
+            if known is not None:  # read and checked before, unchanged since: not read again
+                self._rounded[path] = known.rounded
+                self._periods[path] = set(known.periods)
+                return self._periods[path]
             try:
                 self._checked(con, path, self._mapped(con, path))
                 rows = con.execute(  # date_trunc: a fraction of strftime's cost per row
@@ -182,6 +189,7 @@ class FocusConnector:
                 raise DataContractError(
                     f"source {self.source_id}: {path}: {duck.error_line(err)}") from None
             self._periods[path] = {r[0] for r in rows}
+            self._facts.put(path, Facts(frozenset(self._periods[path]), self._rounded[path]))
         return self._periods[path]
 
     # -- Connector ---------------------------------------------------------

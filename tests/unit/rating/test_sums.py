@@ -28,7 +28,9 @@ def _case(huge: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         row("2026-10-01", big, SubAccountId="A", ServiceName="Support"),
         row("2026-10-02", "-" + big, SubAccountId="B", ServiceName="Support"),
         row("2026-10-01", "0.000000000007", ServiceName="Support"),
-        row("2026-10-02", "3.333333333333", ServiceName="Support"),
+        # equal costs in one class are split once and counted (remainders included)
+        *(row("2026-10-02", "3.333333333333", ServiceName="Support") for _ in range(3)),
+        *(row("2026-10-01", "0.000000000007", ServiceName="Support") for _ in range(2)),
         *(row(f"2026-10-0{d}", c, SubAccountId=a)
           for d in (1, 2) for a, c in (("A", "10.10"), ("B", "7.000000000001"), ("C", big))),
     ]

@@ -122,3 +122,44 @@ def test_parquet_files_read(tmp_path: Path) -> None:
     load_partition(home, conn, Period(date(2024, 9, 1)))
     total = connect(home).execute("SELECT sum(BilledCost) FROM costs").fetchall()[0][0]
     assert total == sum(sample_sums().values()) - Decimal("0.24")  # the one October row
+
+
+def test_unchanged_file_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A no-op nightly lists periods from the recorded facts: no file is read; a changed
+    file, a changed setting or an unreadable record is read (and checked) again."""
+    from rebill.connectors.focus.connector import FocusConnector
+
+    (tmp_path / "exports").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "exports" / "s.csv")
+    september = Period(date(2024, 9, 1))
+    assert september in connector(tmp_path).periods(date.min, date.max)
+    reads: list[Path] = []
+    real = FocusConnector._check_parse
+
+    def spy(self: FocusConnector, con: object, path: Path, mapped: str) -> None:
+        reads.append(path)
+        real(self, con, path, mapped)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FocusConnector, "_check_parse", spy)
+    home = tmp_path / "home"
+    ensure_layout(home)
+    first = load_partition(home, connector(tmp_path), september)
+    assert september in connector(tmp_path).periods(date.min, date.max)
+    assert reads == []
+    assert load_partition(home, connector(tmp_path), september).status == "unchanged"
+    assert reads == []
+    # a changed file: read and checked again
+    fewer = SAMPLE.read_text().splitlines()[:-1]
+    (tmp_path / "exports" / "s.csv").write_text("\n".join(fewer) + "\n")
+    assert september in connector(tmp_path).periods(date.min, date.max)
+    assert reads == [tmp_path / "exports" / "s.csv"]
+    # another setting of the source: read again
+    ctx = Context(home=home, base_dir=tmp_path, today=date(2024, 10, 3))
+    build("files", {"type": "focus", "path": "exports/*.csv", "format": "csv"}, ctx).periods(
+        date.min, date.max)
+    assert len(reads) == 2
+    # an unreadable record is no error: the files are read again
+    (home / "state" / "focus-files.json").write_text("{not json")
+    assert september in connector(tmp_path).periods(date.min, date.max)
+    assert len(reads) == 3
+    assert first.rows > 0
