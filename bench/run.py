@@ -115,6 +115,11 @@ class Step:
 class ProcessFailedError(Exception):
     """A measured process exited non-zero."""
 
+    def __init__(self, cmd: list[str], code: int, output: str) -> None:
+        super().__init__(f"failed ({code}): {' '.join(cmd)}\n{output[-2000:]}")
+        self.code = code
+        self.output = output
+
 
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
             ) -> tuple[float, float]:
@@ -134,7 +139,7 @@ def _measure(cmd: list[str], env: dict[str, str] | None, cwd: Path) -> tuple[flo
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - start
     if proc.returncode != 0:
-        raise ProcessFailedError(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out.decode()[-2000:]}")
+        raise ProcessFailedError(cmd, proc.returncode, out.decode(errors="replace"))
     return wall, usage.ru_maxrss / 1024
 
 
@@ -220,7 +225,7 @@ def focus_converter(out: Path) -> tuple[Path | None, str]:
         if done.returncode != 0:
             lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
             errors = [ln for ln in lines if ln.startswith("ERROR")] or lines or ["no output"]
-            return None, f"cannot install {FOCUS_CONVERTER}: {errors[0].strip()}"
+            return None, f"cannot install {FOCUS_CONVERTER}: {errors[0].strip()[:200]}"
     (venv / ".done").write_text("")
     return exe, ""
 
@@ -248,8 +253,8 @@ def run_cur(out: Path, rows: int) -> list[Step]:
         try:
             s, mb = _measure(cmd, None, work)
         except ProcessFailedError as err:
-            lines = [ln for ln in str(err).splitlines()[1:] if ln.strip()] or ["no output"]
-            why = f"focus-converter failed: {lines[-1].strip()[:200]}"
+            last = [ln.strip() for ln in err.output.splitlines() if ln.strip()] or ["no output"]
+            why = f"focus-converter exited with {err.code}: {last[-1][:200]}"
     if why:
         print(f"CUR {size}: focus-converter not measured: {why}", flush=True)
         return [rebill, Step(size, peer, None, 0, rows, note=f"not measured: {why}")]
