@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py                       # 1M, 3M and 10M rows + CUR
     .venv/bin/python bench/run.py --rows 100000 --no-cur  # what CI runs
+    .venv/bin/python bench/run.py --rows 100000 --cur-rows 100000,1000000
 
 For each size it generates (once, cached under ``--out``) a FOCUS month of
 ``gen_focus.py`` with ``--tenants`` team tags, then times, each as its own
@@ -9,8 +10,15 @@ process: bare DuckDB reading, transforming and writing the same rows (the
 ingest limit), ``rebill ingest``, a bare DuckDB group-by of the lake (the
 rating limit), ``rebill rate`` and a no-op ``rebill nightly`` (nothing new).
 The config has ``--tenants`` tenants matched by tag, one proportional pool
-taking 1 row in 40 and one pricing rule. (Not built yet: the legacy CUR
-CSV.gz month against the FinOps Foundation's ``focus-converter`` 1.0.)
+taking 1 row in 40 and one pricing rule.
+
+Unless ``--no-cur``, for each ``--cur-rows`` size (default: ``--rows``) it
+also generates a legacy CUR CSV.gz month (``gen_cur.py``, cached) and times
+``rebill ingest`` of it (an ``aws_cur`` source reading the local copy) against
+the FinOps Foundation's ``focus-converter`` 1.0 converting the same file to
+FOCUS Parquet. focus-converter is no dependency of rebill: it is installed
+once into its own venv under ``--out``; if it cannot be installed or run, the
+table says "not measured" and why.
 
 Wall time, rows/s, the ratio to the limit (or peer) and the peak RSS of each
 process (``wait4``) go to a Markdown table on stdout and ``--out/results.md``.
@@ -74,20 +82,55 @@ markup = "5%"
 """
 
 
+CUR_CONFIG = """[rebill]
+home = "{home}"
+memory_limit = "2GB"
+
+[sources.aws]
+type = "aws_cur"
+path = "{data}"
+prefix = "cur"
+export_name = "rebill"
+layout = "legacy"
+"""
+
+FOCUS_CONVERTER = "focus-converter==1.0.*"
+# Its dependencies are open-ended upstream; today's releases break it at start-up:
+# pandera 0.17 imports multimethod.overload (gone in 2.0), typer 0.9 fails on click 8.2.
+FOCUS_CONVERTER_PINS = ("multimethod<2", "click<8.2")
+
+
 @dataclass
 class Step:
     size: str
     name: str
-    seconds: float
+    seconds: float | None  # None: not measured (``note`` says why)
     peak_mb: float
     rows: int
     against: str = ""
     ratio: float | None = None
+    note: str = ""
+
+
+class ProcessFailedError(Exception):
+    """A measured process exited non-zero."""
+
+    def __init__(self, cmd: list[str], code: int, output: str) -> None:
+        super().__init__(f"failed ({code}): {' '.join(cmd)}\n{output[-2000:]}")
+        self.code = code
+        self.output = output
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
             ) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one process; raises on a non-zero exit."""
+    try:
+        return _measure(cmd, env, cwd)
+    except ProcessFailedError as err:
+        raise SystemExit(str(err)) from None
+
+
+def _measure(cmd: list[str], env: dict[str, str] | None, cwd: Path) -> tuple[float, float]:
     start = time.monotonic()
     with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT) as proc:
@@ -96,7 +139,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - start
     if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out.decode()[-2000:]}")
+        raise ProcessFailedError(cmd, proc.returncode, out.decode(errors="replace"))
     return wall, usage.ru_maxrss / 1024
 
 
@@ -156,12 +199,79 @@ def run_focus(out: Path, rows: int, tenants: int) -> list[Step]:
     return steps
 
 
+def cur_data(out: Path, rows: int) -> Path:
+    """The cached legacy CUR month of ``rows`` rows (the folder holding ``cur/``)."""
+    data = out / f"cur-{label(rows)}"
+    if not (data / ".done").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        subprocess.run([PY, str(ROOT / "bench/gen_cur.py"), "--rows", str(rows), "--out",
+                        str(data)], check=True, stdout=subprocess.DEVNULL)
+        (data / ".done").write_text("")
+    return data
+
+
+def focus_converter(out: Path) -> tuple[Path | None, str]:
+    """(focus-converter executable, "") from its own cached venv, or (None, why not)."""
+    venv = out / ".venv-focus-converter"
+    exe = venv / "bin" / "focus-converter"
+    if (venv / ".done").exists():
+        return exe, ""
+    shutil.rmtree(venv, ignore_errors=True)
+    print(f"installing {FOCUS_CONVERTER} into {venv} (once)...", flush=True)
+    for cmd in ([PY, "-m", "venv", str(venv)],
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                 "--disable-pip-version-check", FOCUS_CONVERTER, *FOCUS_CONVERTER_PINS]):
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
+            errors = [ln for ln in lines if ln.startswith("ERROR")] or lines or ["no output"]
+            return None, f"cannot install {FOCUS_CONVERTER}: {errors[0].strip()[:200]}"
+    (venv / ".done").write_text("")
+    return exe, ""
+
+
+def run_cur(out: Path, rows: int) -> list[Step]:
+    """``rebill ingest`` of a legacy CUR CSV.gz month against focus-converter on the same file."""
+    size = label(rows)
+    data = cur_data(out, rows)
+    (csv_gz,) = sorted(data.glob("cur/*/*/*/*.csv.gz"))
+    work = out / f"run-cur-{size}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cfg = work / "rebill.toml"
+    cfg.write_text(CUR_CONFIG.format(home=work / "home", data=data))
+    s, mb = measure([REBILL, "ingest", "--config", str(cfg), "--start", "2023-11-01",
+                     "--end", "2023-11-30", "--engine", "local"], env())
+    rebill = Step(size, "rebill ingest, legacy CUR CSV.gz", s, mb, rows, "focus-converter")
+    peer = "focus-converter 1.0 CSV.gz -> FOCUS Parquet (peer)"
+    exe, why = focus_converter(out)
+    if exe is not None:
+        # the FOCUS columns only, as rebill's lake keeps them (source columns: more to write)
+        cmd = [str(exe), "convert", "--provider", "aws-cur", "--data-format", "csv",
+               "--data-path", str(csv_gz), "--export-path", str(work / "focus-converter"),
+               "--no-export-include-source-columns"]
+        try:
+            s, mb = _measure(cmd, None, work)
+        except ProcessFailedError as err:
+            last = [ln.strip() for ln in err.output.splitlines() if ln.strip()] or ["no output"]
+            why = f"focus-converter exited with {err.code}: {last[-1][:200]}"
+    if why:
+        print(f"CUR {size}: focus-converter not measured: {why}", flush=True)
+        return [rebill, Step(size, peer, None, 0, rows, note=f"not measured: {why}")]
+    rebill.ratio = rebill.seconds / s if rebill.seconds else None
+    return [rebill, Step(size, peer, s, mb, rows)]
+
+
 def table(steps: list[Step]) -> str:
     out = ["| size | step | wall s | rows/s | ratio | peak RSS MB |",
            "|---|---|---:|---:|---:|---:|"]
     for s in steps:
-        ratio = f"{s.ratio:.2f}x {s.against}" if s.ratio is not None else "limit" \
-            if s.name.startswith("bare") or "peer" in s.name else ""
+        if s.seconds is None:
+            out.append(f"| {s.size} | {s.name} | {s.note} | | | |")
+            continue
+        ratio = (f"{s.ratio:.2f}x {s.against}" if s.ratio is not None
+                 else "peer" if "(peer)" in s.name else "limit" if s.name.startswith("bare")
+                 else "")
         out.append(f"| {s.size} | {s.name} | {s.seconds:.2f} | {s.rows / s.seconds:,.0f} | "
                    f"{ratio} | {s.peak_mb:,.0f} |")
     return "\n".join(out)
@@ -173,7 +283,9 @@ def main() -> None:
                     help="comma-separated FOCUS month sizes")
     ap.add_argument("--tenants", type=int, default=200)
     ap.add_argument("--no-cur", action="store_true",
-                    help="accepted for CI; the CUR vs focus-converter run is not built yet")
+                    help="skip the legacy CUR month against focus-converter (CI)")
+    ap.add_argument("--cur-rows", default="",
+                    help="comma-separated CUR month sizes (default: --rows)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = ap.parse_args()
     args.out = args.out.resolve()
@@ -181,6 +293,9 @@ def main() -> None:
     steps: list[Step] = []
     for rows in (int(r) for r in args.rows.split(",")):
         steps += run_focus(args.out, rows, args.tenants)
+        print(table(steps), flush=True)
+    for rows in () if args.no_cur else (int(r) for r in (args.cur_rows or args.rows).split(",")):
+        steps += run_cur(args.out, rows)
         print(table(steps), flush=True)
     machine = (f"{platform.node()}: {os.cpu_count()} cores, "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GB RAM, "

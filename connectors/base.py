@@ -59,6 +59,13 @@ class SqlPart:
     # 1 keeps a multi-row-group or CSV scan in file order without a sort,
     # which is what makes the lake bytes deterministic at flat memory.
     threads: int | None = None
+    # A part whose query checks its rows as they stream (an ``error()`` on a
+    # suspect row) says here how to look closer when its stream, or an
+    # earlier part's, fails: raise the one precise error (file, row, column,
+    # value), or return the part to stream instead (the rows were fine after
+    # a closer look), which has no ``on_error``. Failures only: a good file
+    # is read once.
+    on_error: Callable[[], SqlPart | None] | None = None
 
 
 @dataclass

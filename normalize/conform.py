@@ -20,7 +20,7 @@ from rebill.errors import DataContractError
 from rebill.normalize.units import unit_sql
 from rebill.periods import Period
 from rebill.schema import ALLOWED, MONEY_SQL, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
-from rebill.sql import literal_list
+from rebill.sql import literal, literal_list
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 # The longest text cell (and Tags, as JSON text) a cost row may carry; longer is
@@ -162,6 +162,19 @@ def _checks(period: Period) -> list[tuple[str, str, str]]:
         for col in SOURCE_COLUMNS if col.sql.startswith("MAP")
     ]
     return checks
+
+
+VIOLATION_MARK = "rebill: row breaks the data contract"
+
+
+def guarded(value_sql: str, period: Period) -> str:
+    """``value_sql``, or a DuckDB error carrying :data:`VIOLATION_MARK` on a row any check flags.
+
+    Folds validation into the query that writes the rows (one scan); which
+    row and column is then named by :func:`first_violation`, on failure only.
+    """
+    any_bad = " OR ".join(f"({cond})" for _, cond, _ in _checks(period))
+    return f"CASE WHEN {any_bad} THEN error({literal(VIOLATION_MARK)}) ELSE {value_sql} END"
 
 
 def first_violation(con: duckdb.DuckDBPyConnection, relation: str, period: Period

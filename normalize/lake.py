@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,7 +28,14 @@ from rebill.atomic import commit_file, home_lock, temp_path
 from rebill.connectors.base import Connector, Extract, SourceBatch, SqlPart
 from rebill.errors import DataContractError, RebillError
 from rebill.layout import partition_file, tmp_dir
-from rebill.normalize.conform import conform, conformed_sql, describe_violation, first_violation
+from rebill.normalize.conform import (
+    VIOLATION_MARK,
+    conform,
+    conformed_sql,
+    describe_violation,
+    first_violation,
+    guarded,
+)
 from rebill.normalize.loads import LoadRecord, append_load, last_ok_fingerprint
 from rebill.normalize.store import lake_of
 from rebill.periods import Period
@@ -156,24 +164,29 @@ def _write(
             parts = [SqlPart("staged", f"SELECT * FROM {_scan(staged)}")]
         else:
             spans, parts = [], list(extract.sql_parts())
-        selects = []
-        for i, part in enumerate(parts):
-            origin = part.origin
-            relation = conformed_sql(con, source_id, part.origin, part.sql)
-            _threads(con, part.threads)  # row numbers as the part's scan order gives them
-            hit = first_violation(con, relation, period)
-            if hit is not None:
-                origin = part.origin
-                if spans:
-                    origin, row = _origin_of(spans, hit[0])
-                    hit = (row, *hit[1:])
-                raise DataContractError(describe_violation(source_id, origin, hit))
-            names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
-            selects.append((part.origin,
-                f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(i)} AS x_row_id, "
-                f"'{load_id}' AS x_load_id FROM ({relation})"
-            ))
-        _write_parts(con, source_id, selects, tmp, [p.threads for p in parts])
+        while True:  # once, or twice when a part's closer look replaces it (on_error)
+            selects = [_select(con, source_id, load_id, period, i, part)
+                       for i, part in enumerate(parts)]
+            try:
+                _write_parts(con, selects, tmp)
+                break
+            except _StreamError as failed:
+                origin = failed.select.origin
+                again = _look_closer(parts, failed.index, not failed.violation)
+                part = parts[failed.index]
+                if failed.violation:  # one pass found a bad row: name the first one
+                    _threads(con, part.threads)  # row numbers as the part's scan order gives
+                    hit = first_violation(
+                        con, conformed_sql(con, source_id, part.origin, part.sql), period)
+                    if hit is not None:
+                        if spans:
+                            origin, row = _origin_of(spans, hit[0])
+                            hit = (row, *hit[1:])
+                        raise DataContractError(
+                            describe_violation(source_id, origin, hit)) from None
+                if not again:
+                    raise DataContractError(
+                        f"source {source_id}: {origin}: {failed.message}") from None
         for cur, total, n in con.execute(
             f"SELECT BillingCurrency, sum(BilledCost), count(*) FROM {_scan(tmp)} "
             "GROUP BY 1 ORDER BY 1"
@@ -211,6 +224,23 @@ def _write(
                       extract.rounding.values, extract.rounding.amount)
 
 
+def _look_closer(parts: list[SqlPart], failed: int, later: bool) -> bool:
+    """Replace ``parts[failed]`` by what its ``on_error`` returns; True if it did.
+
+    With ``later``, the parts after it get their closer look now as well: a
+    month whose every file needs one then streams twice, not once per file.
+    The parts before it streamed cleanly, so a closer look would find nothing.
+    """
+    again = False
+    for i in range(failed, len(parts) if later else failed + 1):
+        look = parts[i].on_error
+        new = look() if look is not None else None
+        if new is not None:
+            parts[i] = new
+            again = again or i == failed
+    return again
+
+
 def _scan(path: Path) -> str:
     return f"read_parquet({literal(path)}, hive_partitioning=false)"
 
@@ -218,27 +248,57 @@ def _scan(path: Path) -> str:
 ROW_GROUP_ROWS = 131_072
 
 
-def _write_parts(con: duckdb.DuckDBPyConnection, source_id: str,
-                 selects: list[tuple[str, str]], tmp: Path,
-                 threads: list[int | None] | None = None) -> None:
+@dataclass(frozen=True)
+class _Select:
+    """One part's query: the lake rows, validated as they stream."""
+
+    origin: str
+    sql: str
+    threads: int | None
+
+
+def _select(con: duckdb.DuckDBPyConnection, source_id: str, load_id: str, period: Period,
+            index: int, part: SqlPart) -> _Select:
+    relation = conformed_sql(con, source_id, part.origin, part.sql)
+    names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
+    return _Select(part.origin,
+                   f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(index)} AS x_row_id, "
+                   f"{guarded(literal(load_id), period)} AS x_load_id FROM ({relation})",
+                   part.threads)
+
+
+class _StreamError(Exception):
+    """Part ``index``'s stream failed: a row broke the contract (``violation``), or DuckDB
+    could not read or convert a value (``message``)."""
+
+    def __init__(self, index: int, select: _Select, err: duckdb.Error) -> None:
+        super().__init__(select.origin)
+        self.index = index
+        self.select = select
+        self.violation = VIOLATION_MARK in str(err)
+        self.message = duck.error_line(err)
+
+
+def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Path) -> None:
     """Stream each part's rows, in order, into one Parquet file of fixed-size row groups.
 
     One DuckDB query per part streamed through Arrow keeps memory flat (a
     single ``COPY`` of a UNION ALL of many files buffered and spilled: 65 s vs
-    18 s at 10M rows); fixed row groups make the bytes independent of how
-    DuckDB happens to chunk its output.
+    18 s at 10M rows; DuckDB's own Parquet bytes also vary run to run). A
+    streamed result keeps its order only single-threaded, so each query runs
+    on one DuckDB thread while a second thread encodes the row groups; fixed
+    row groups of one chunk each make the bytes independent of how DuckDB
+    happens to chunk its output. Validation rides along in the same scan
+    (:func:`guarded`): a bad row stops the stream with :class:`_StreamError`.
     """
-    pending: list[pa.RecordBatch] = []
-    with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
-        for i, (origin, sql) in enumerate(selects):
-            _threads(con, threads[i] if threads else None)
+    with _RowGroups(tmp) as groups:
+        for i, select in enumerate(selects):
+            _threads(con, select.threads or 1)
             try:
-                _stream_part(con, sql, writer, pending)
-            except duckdb.Error as err:  # a value DuckDB could not read or convert
-                raise DataContractError(
-                    f"source {source_id}: {origin}: {duck.error_line(err)}") from None
-        if pending:
-            writer.write_table(pa.Table.from_batches(pending))
+                for batch in con.sql(select.sql).to_arrow_reader(ROW_GROUP_ROWS):
+                    groups.add(batch)
+            except duckdb.Error as err:  # a bad row, or a value DuckDB could not read or convert
+                raise _StreamError(i, select, err) from None
     _threads(con, None)
 
 
@@ -246,17 +306,49 @@ def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
     con.execute(f"SET threads={int(threads)}" if threads else "RESET threads")
 
 
-def _stream_part(con: duckdb.DuckDBPyConnection, sql: str, writer: pq.ParquetWriter,
-                 pending: list[pa.RecordBatch]) -> None:
-    """Append ``sql``'s rows to ``pending`` (in place), writing every full row group."""
-    held = sum(b.num_rows for b in pending)
-    for batch in con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS):
+class _RowGroups:
+    """Cut batches into row groups of ``ROW_GROUP_ROWS`` and write them on a second thread.
+
+    Encoding a row group (pyarrow, GIL released) overlaps DuckDB producing the
+    next one; at most one row group waits for the writer, so memory stays flat.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._writer = pq.ParquetWriter(path, ARROW_SCHEMA, compression="zstd")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="rebill-parquet")
+        self._writing: Future[None] | None = None
+        self._pending: list[pa.RecordBatch] = []
+        self._held = 0
+
+    def __enter__(self) -> _RowGroups:
+        return self
+
+    def add(self, batch: pa.RecordBatch) -> None:
         # one schema for every part (DuckDB's nullability and map naming vary)
-        pending.append(batch if batch.schema == ARROW_SCHEMA else batch.cast(ARROW_SCHEMA))
-        held += batch.num_rows
-        while held >= ROW_GROUP_ROWS:
-            table = pa.Table.from_batches(pending)
-            writer.write_table(table.slice(0, ROW_GROUP_ROWS))
+        self._pending.append(batch if batch.schema == ARROW_SCHEMA else batch.cast(ARROW_SCHEMA))
+        self._held += batch.num_rows
+        while self._held >= ROW_GROUP_ROWS:
+            table = pa.Table.from_batches(self._pending)
+            self._submit(table.slice(0, ROW_GROUP_ROWS))
             rest = table.slice(ROW_GROUP_ROWS)
-            pending[:] = rest.to_batches()
-            held = rest.num_rows
+            self._pending = rest.to_batches()
+            self._held = rest.num_rows
+
+    def _submit(self, table: pa.Table) -> None:
+        if self._writing is not None:
+            self._writing.result()  # the writer's error, if any, surfaces here
+        # one chunk per column: the pages do not depend on DuckDB's batch sizes
+        self._writing = self._pool.submit(self._writer.write_table, table.combine_chunks())
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        try:
+            if kind is None and self._held:
+                self._submit(pa.Table.from_batches(self._pending))
+            if self._writing is not None:
+                if kind is None:
+                    self._writing.result()
+                else:  # finish writing, but the error that stopped the stream is the one to tell
+                    self._writing.exception()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._writer.close()

