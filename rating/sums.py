@@ -196,7 +196,11 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
     _build_classes(con, cfg, rows, takers, fx)
-    _even_scan(con)
+    n = int(con.execute(f"SELECT count(*) FROM {_POOL}").fetchall()[0][0])
+    if n == 0:  # no pool row with a taker: nothing to split (and no big query to plan)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
+        return
+    _even_scan(con, n)
     shared, stream, split = _shared_sql(cfg, *_modes(con))
     # two streams, each summed as it flows: per row (its remainder and who takes it) and,
     # priced, per class and tenant. Splitting twice is cheaper than one stream feeding two
@@ -215,13 +219,12 @@ FROM ({stream}) GROUP BY class_id, tenant_idx, m""")
     con.unregister(_POOL_ARROW)
 
 
-def _even_scan(con: duckdb.DuckDBPyConnection) -> None:
+def _even_scan(con: duckdb.DuckDBPyConnection, n: int) -> None:
     """Name ``_rt_pool`` as ``_rt_pool_scan``, from 32 Arrow batches when it is small.
 
     Arrow holds a HUGEINT as DECIMAL(38,0): each column is cast back to its
     type, so the exact fallbacks compute on integers, never on decimals.
     """
-    n = int(con.execute(f"SELECT count(*) FROM {_POOL}").fetchall()[0][0])
     if n >= _ARROW_BELOW:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {_POOL_SCAN} AS SELECT * FROM {_POOL}")
         return
