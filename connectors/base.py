@@ -66,6 +66,11 @@ class SqlPart:
     # a closer look), which has no ``on_error``. Failures only: a good file
     # is read once.
     on_error: Callable[[], SqlPart | None] | None = None
+    # The part's rows are ``_line`` 1..lines in file order, and a filter on a
+    # ``_line`` range reads just that range (a Parquet file's row groups): the
+    # lake writer may then run it in chunks on every DuckDB thread, each
+    # materialized in order, instead of one single-threaded stream.
+    lines: int | None = None
 
 
 @dataclass

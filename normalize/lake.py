@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rebill import duck
@@ -164,12 +166,18 @@ def _write(
             parts = [SqlPart("staged", f"SELECT * FROM {_scan(staged)}")]
         else:
             spans, parts = [], list(extract.sql_parts())
+        chunked = True
         while True:  # once, or twice when a part's closer look replaces it (on_error)
             selects = [_select(con, source_id, load_id, period, i, part)
                        for i, part in enumerate(parts)]
             try:
-                _write_parts(con, selects, tmp)
+                _write_parts(con, selects, tmp, chunked)
                 break
+            except _OutOfOrderError as unordered:  # never seen; the bytes must not vary
+                log.warning("source %s: %s: rows out of order on several threads, "
+                            "streamed on one instead", source_id, unordered)
+                chunked = False
+                continue
             except _StreamError as failed:
                 origin = failed.select.origin
                 again = _look_closer(parts, failed.index, not failed.violation)
@@ -248,23 +256,52 @@ def _scan(path: Path) -> str:
 ROW_GROUP_ROWS = 131_072
 
 
+# Rows of one chunk of a part read by ranges (SqlPart.lines): 4 source row groups.
+CHUNK_ROWS = 4 * 131_072
+# Row groups that may wait for the Parquet writer (_RowGroups).
+WRITE_AHEAD = 5
+
+
 @dataclass(frozen=True)
 class _Select:
-    """One part's query: the lake rows, validated as they stream."""
+    """One part's query: the lake rows, validated as they stream; for a part read by
+    ranges also the same query per chunk of rows (``chunks``, in file order)."""
 
     origin: str
     sql: str
     threads: int | None
+    chunks: tuple[str, ...] = ()
 
 
 def _select(con: duckdb.DuckDBPyConnection, source_id: str, load_id: str, period: Period,
             index: int, part: SqlPart) -> _Select:
-    relation = conformed_sql(con, source_id, part.origin, part.sql)
     names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
-    return _Select(part.origin,
-                   f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(index)} AS x_row_id, "
-                   f"{guarded(literal(load_id), period)} AS x_load_id FROM ({relation})",
-                   part.threads)
+
+    def lake_rows(sql: str) -> str:
+        relation = conformed_sql(con, source_id, part.origin, sql)
+        return (f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(index)} AS x_row_id, "
+                f"{guarded(literal(load_id), period)} AS x_load_id FROM ({relation})")
+
+    chunks: tuple[str, ...] = ()
+    if part.lines and part.lines > CHUNK_ROWS:
+        chunks = tuple(lake_rows(f"SELECT * FROM ({part.sql}) WHERE _line > {a} "
+                                 f"AND _line <= {a + CHUNK_ROWS}")
+                       for a in range(0, part.lines, CHUNK_ROWS))
+    return _Select(part.origin, lake_rows(part.sql), part.threads, chunks)
+
+
+class _OutOfOrderError(Exception):
+    """A chunk's rows came back out of file order (the lake bytes would depend on it)."""
+
+
+def _in_file_order(table: pa.Table) -> bool:
+    """Whether the rows' lines (the last 9 digits of ``x_row_id``) strictly increase."""
+    if table.num_rows < 2:
+        return True
+    lines = pc.cast(pc.utf8_slice_codeunits(table.column("x_row_id").combine_chunks(), -9),
+                    pa.int64())
+    n = len(lines)
+    return bool(pc.all(pc.greater(lines.slice(1), lines.slice(0, n - 1))).as_py())
 
 
 class _StreamError(Exception):
@@ -279,7 +316,8 @@ class _StreamError(Exception):
         self.message = duck.error_line(err)
 
 
-def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Path) -> None:
+def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Path,
+                 chunked: bool = True) -> None:
     """Stream each part's rows, in order, into one Parquet file of fixed-size row groups.
 
     One DuckDB query per part streamed through Arrow keeps memory flat (a
@@ -293,8 +331,19 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
     """
     with _RowGroups(tmp) as groups:
         for i, select in enumerate(selects):
-            _threads(con, select.threads or 1)
             try:
+                if chunked and select.chunks:
+                    # every thread; a chunk materialized keeps the file's order (no join
+                    # in the plan: see normalize.conform), which is checked, not assumed
+                    _threads(con, None)
+                    for chunk in select.chunks:
+                        table = con.sql(chunk).to_arrow_table()
+                        if not _in_file_order(table):
+                            raise _OutOfOrderError(select.origin)
+                        for batch in table.to_batches():
+                            groups.add(batch)
+                    continue
+                _threads(con, select.threads or 1)
                 for batch in con.sql(select.sql).to_arrow_reader(ROW_GROUP_ROWS):
                     groups.add(batch)
             except duckdb.Error as err:  # a bad row, or a value DuckDB could not read or convert
@@ -310,13 +359,14 @@ class _RowGroups:
     """Cut batches into row groups of ``ROW_GROUP_ROWS`` and write them on a second thread.
 
     Encoding a row group (pyarrow, GIL released) overlaps DuckDB producing the
-    next one; at most one row group waits for the writer, so memory stays flat.
+    next ones; at most ``WRITE_AHEAD`` row groups wait for the writer (a chunk
+    of a part read by ranges and one more), so memory stays flat.
     """
 
     def __init__(self, path: Path) -> None:
         self._writer = pq.ParquetWriter(path, ARROW_SCHEMA, compression="zstd")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="rebill-parquet")
-        self._writing: Future[None] | None = None
+        self._writing: deque[Future[None]] = deque()
         self._pending: list[pa.RecordBatch] = []
         self._held = 0
 
@@ -335,20 +385,23 @@ class _RowGroups:
             self._held = rest.num_rows
 
     def _submit(self, table: pa.Table) -> None:
-        if self._writing is not None:
-            self._writing.result()  # the writer's error, if any, surfaces here
+        while len(self._writing) >= WRITE_AHEAD or (self._writing and self._writing[0].done()):
+            self._writing.popleft().result()  # the writer's error, if any, surfaces here
+        self._writing.append(self._pool.submit(self._write, table))
+
+    def _write(self, table: pa.Table) -> None:
         # one chunk per column: the pages do not depend on DuckDB's batch sizes
-        self._writing = self._pool.submit(self._writer.write_table, table.combine_chunks())
+        self._writer.write_table(table.combine_chunks())
 
     def __exit__(self, kind: object, *_: object) -> None:
         try:
             if kind is None and self._held:
                 self._submit(pa.Table.from_batches(self._pending))
-            if self._writing is not None:
+            while self._writing:
                 if kind is None:
-                    self._writing.result()
+                    self._writing.popleft().result()
                 else:  # finish writing, but the error that stopped the stream is the one to tell
-                    self._writing.exception()
+                    self._writing.popleft().exception()
         finally:
             self._pool.shutdown(wait=True)
             self._writer.close()

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import field_validator
 
 from rebill import __version__, duck
@@ -253,6 +255,7 @@ class FocusConnector:
             canon = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name in present)
             parts.append(SqlPart(
                 origin=str(path),
+                lines=_parquet_rows(path) if self._format(path) == "parquet" else None,
                 sql=f"SELECT _line, {canon} FROM ({mapped}) "
                 f"WHERE BillingPeriodStart >= TIMESTAMPTZ {literal(period.start_ts.isoformat())} "
                 f"AND BillingPeriodStart < TIMESTAMPTZ {literal(period.end_ts.isoformat())}",
@@ -324,6 +327,14 @@ class FocusConnector:
         n, amount = con.execute(f"SELECT {counted}, {summed} FROM {scan}").fetchall()[0]
         return int(n or 0), Decimal(amount or 0)
 
+
+
+def _parquet_rows(path: Path) -> int | None:
+    """The rows of a Parquet file, from its footer (None: unreadable, the scan will say)."""
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (OSError, ValueError, pa.ArrowException):
+        return None
 
 
 def _exact_in_lake(source_type: str) -> bool:

@@ -163,3 +163,43 @@ def test_unchanged_file_is_not_read_again(tmp_path: Path, monkeypatch: pytest.Mo
     assert september in connector(tmp_path).periods(date.min, date.max)
     assert len(reads) == 3
     assert first.rows > 0
+
+
+def test_parquet_read_in_parallel_chunks_gives_the_streamed_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A Parquet file larger than a chunk is read by _line ranges on every thread; the
+    partition is byte for byte the single-threaded stream's, and a chunk out of order
+    (never seen) falls back to that stream with a warning."""
+    import duckdb
+
+    from rebill.layout import partition_file
+    from rebill.normalize import lake
+
+    (tmp_path / "exports").mkdir()
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{SAMPLE}', all_varchar=true)) TO "
+                   f"'{tmp_path / 'exports' / 's.parquet'}' (FORMAT parquet, ROW_GROUP_SIZE 100)")
+    september = Period(date(2024, 9, 1))
+
+    def load(name: str) -> bytes:
+        ctx = Context(home=tmp_path / name, base_dir=tmp_path, today=date(2024, 10, 3))
+        conn = build("files", {"type": "focus", "path": "exports/*.parquet"}, ctx)
+        ensure_layout(tmp_path / name)
+        load_partition(tmp_path / name, conn, september)
+        return partition_file(tmp_path / name, "files", september.label).read_bytes()
+
+    streamed = load("streamed")  # 1,000 rows: one part, below a chunk
+    monkeypatch.setattr(lake, "CHUNK_ROWS", 128)
+    chunks: list[int] = []
+    real_select = lake._select
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sel = real_select(*args, **kwargs)
+        chunks.append(len(sel.chunks))
+        return sel
+
+    monkeypatch.setattr(lake, "_select", counting)
+    assert load("chunked") == streamed
+    assert chunks == [8]
+    monkeypatch.setattr(lake, "_in_file_order", lambda table: False)
+    assert load("fallback") == streamed
+    assert "streamed on one instead" in caplog.text
