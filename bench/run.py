@@ -1,7 +1,7 @@
 """One command for every scale benchmark, side by side in one run on the same files.
 
-    .venv/bin/python bench/run.py                       # 1M, 3M and 10M rows + CUR
-    .venv/bin/python bench/run.py --rows 100000 --no-cur  # what CI runs
+    .venv/bin/python bench/run.py                       # 1M, 3M, 10M rows + CUR 1M, 3M
+    .venv/bin/python bench/run.py --rows 100000 --no-cur --repeat 1  # what CI runs
     .venv/bin/python bench/run.py --rows 100000 --cur-rows 100000,1000000
 
 For each size it generates (once, cached under ``--out``) a FOCUS month of
@@ -12,7 +12,7 @@ rating limit), ``rebill rate`` and a no-op ``rebill nightly`` (nothing new).
 The config has ``--tenants`` tenants matched by tag, one proportional pool
 taking 1 row in 40 and one pricing rule.
 
-Unless ``--no-cur``, for each ``--cur-rows`` size (default: ``--rows``) it
+Unless ``--no-cur``, for each ``--cur-rows`` size (default 1M and 3M) it
 also generates a legacy CUR CSV.gz month (``gen_cur.py``, cached) and times
 ``rebill ingest`` of it (an ``aws_cur`` source reading the local copy) against
 the FinOps Foundation's ``focus-converter`` 1.0 converting the same file to
@@ -20,8 +20,10 @@ FOCUS Parquet. focus-converter is no dependency of rebill: it is installed
 once into its own venv under ``--out``; if it cannot be installed or run, the
 table says "not measured" and why.
 
-Wall time, rows/s, the ratio to the limit (or peer) and the peak RSS of each
-process (``wait4``) go to a Markdown table on stdout and ``--out/results.md``.
+Each step and its limit (or peer) run in turn ``--repeat`` times (default 3;
+an ingest into a fresh home each time): the table shows the median wall time,
+rows/s, the median of the run-by-run ratios and the largest peak RSS of each
+process (``wait4``), on stdout and in ``--out/results.md``.
 The CLI runs with ``--engine local`` (no Prefect server start-up in the figures).
 """
 
@@ -32,9 +34,11 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,6 +147,33 @@ def _measure(cmd: list[str], env: dict[str, str] | None, cwd: Path) -> tuple[flo
     return wall, usage.ru_maxrss / 1024
 
 
+@dataclass
+class Pair:
+    """A step and its limit (or peer), timed in turn (B A B A ...)."""
+
+    seconds: float  # median wall of the step
+    peak_mb: float  # largest peak of the step
+    limit_seconds: float  # median wall of the limit
+    limit_peak_mb: float
+    ratio: float  # median of the run-by-run ratios (pairing cancels the machine's drift)
+
+
+def paired(step: list[str], limit: list[str], repeat: int, step_env: dict[str, str] | None = None,
+           before: Callable[[], None] | None = None, cwd: Path = ROOT) -> Pair:
+    """Time ``step`` against ``limit`` ``repeat`` times in turn; ``before`` runs before
+    each ``step`` (e.g. a fresh home, so an ingest is never a no-op)."""
+    runs: list[tuple[float, float, float, float]] = []
+    for _ in range(repeat):
+        ls, lmb = measure(limit, cwd=cwd)
+        if before is not None:
+            before()
+        ss, smb = measure(step, step_env, cwd)
+        runs.append((ss, smb, ls, lmb))
+    return Pair(statistics.median(r[0] for r in runs), max(r[1] for r in runs),
+                statistics.median(r[2] for r in runs), max(r[3] for r in runs),
+                statistics.median(r[0] / r[2] for r in runs))
+
+
 def label(rows: int) -> str:
     return f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
 
@@ -166,7 +197,7 @@ def env() -> dict[str, str]:
     return e
 
 
-def run_focus(out: Path, rows: int, tenants: int) -> list[Step]:
+def run_focus(out: Path, rows: int, tenants: int, repeat: int) -> list[Step]:
     size = label(rows)
     data = focus_data(out, rows, tenants)
     work = out / f"run-{size}"
@@ -180,15 +211,19 @@ def run_focus(out: Path, rows: int, tenants: int) -> list[Step]:
     cfg.write_text(CONFIG.format(home=home, data=data, tenants=tenant_toml))
     c = ["--config", str(cfg)]
     steps: list[Step] = []
-    bare_s, bare_mb = measure([PY, "-c", BARE_INGEST, str(data), str(work / "bare.parquet")])
-    steps.append(Step(size, "bare DuckDB read+transform+write", bare_s, bare_mb, rows))
     span = ["--start", "2026-10-01", "--end", "2026-11-01"]
-    s, mb = measure([REBILL, "ingest", *c, *span, "--engine", "local"], env())
-    steps.append(Step(size, "rebill ingest", s, mb, rows, "bare write", s / bare_s))
-    gb_s, gb_mb = measure([PY, "-c", BARE_GROUPBY, str(home)])
-    steps.append(Step(size, "bare DuckDB group-by", gb_s, gb_mb, rows))
-    s, mb = measure([REBILL, "rate", *c, "--period", "2026-10"], env())
-    steps.append(Step(size, "rebill rate", s, mb, rows, "bare group-by", s / gb_s))
+    ingest = paired([REBILL, "ingest", *c, *span, "--engine", "local"],
+                    [PY, "-c", BARE_INGEST, str(data), str(work / "bare.parquet")], repeat, env(),
+                    before=lambda: shutil.rmtree(home, ignore_errors=True))
+    steps.append(Step(size, "bare DuckDB read+transform+write", ingest.limit_seconds,
+                      ingest.limit_peak_mb, rows))
+    steps.append(Step(size, "rebill ingest", ingest.seconds, ingest.peak_mb, rows, "bare write",
+                      ingest.ratio))
+    rate = paired([REBILL, "rate", *c, "--period", "2026-10"],
+                  [PY, "-c", BARE_GROUPBY, str(home)], repeat, env())
+    steps.append(Step(size, "bare DuckDB group-by", rate.limit_seconds, rate.limit_peak_mb, rows))
+    steps.append(Step(size, "rebill rate", rate.seconds, rate.peak_mb, rows, "bare group-by",
+                      rate.ratio))
     s, mb = measure([REBILL, "ingest", *c, *span, "--engine", "local"], env())
     steps.append(Step(size, "no-op re-ingest", s, mb, rows))
     lake = sorted((home / "lake" / "costs").glob("source=*/*/*.parquet"))
@@ -230,7 +265,7 @@ def focus_converter(out: Path) -> tuple[Path | None, str]:
     return exe, ""
 
 
-def run_cur(out: Path, rows: int) -> list[Step]:
+def run_cur(out: Path, rows: int, repeat: int) -> list[Step]:
     """``rebill ingest`` of a legacy CUR CSV.gz month against focus-converter on the same file."""
     size = label(rows)
     data = cur_data(out, rows)
@@ -240,9 +275,9 @@ def run_cur(out: Path, rows: int) -> list[Step]:
     work.mkdir(parents=True)
     cfg = work / "rebill.toml"
     cfg.write_text(CUR_CONFIG.format(home=work / "home", data=data))
-    s, mb = measure([REBILL, "ingest", "--config", str(cfg), "--start", "2023-11-01",
-                     "--end", "2023-11-30", "--engine", "local"], env())
-    rebill = Step(size, "rebill ingest, legacy CUR CSV.gz", s, mb, rows, "focus-converter")
+    ingest = [REBILL, "ingest", "--config", str(cfg), "--start", "2023-11-01",
+              "--end", "2023-11-30", "--engine", "local"]
+    name = "rebill ingest, legacy CUR CSV.gz"
     peer = "focus-converter 1.0 CSV.gz -> FOCUS Parquet (peer)"
     exe, why = focus_converter(out)
     if exe is not None:
@@ -251,15 +286,19 @@ def run_cur(out: Path, rows: int) -> list[Step]:
                "--data-path", str(csv_gz), "--export-path", str(work / "focus-converter"),
                "--no-export-include-source-columns"]
         try:
-            s, mb = _measure(cmd, None, work)
+            _measure(cmd, None, work)  # it runs at all (else: why not, below)
         except ProcessFailedError as err:
             last = [ln.strip() for ln in err.output.splitlines() if ln.strip()] or ["no output"]
             why = f"focus-converter exited with {err.code}: {last[-1][:200]}"
     if why:
         print(f"CUR {size}: focus-converter not measured: {why}", flush=True)
-        return [rebill, Step(size, peer, None, 0, rows, note=f"not measured: {why}")]
-    rebill.ratio = rebill.seconds / s if rebill.seconds else None
-    return [rebill, Step(size, peer, s, mb, rows)]
+        s, mb = measure(ingest, env())
+        return [Step(size, name, s, mb, rows),
+                Step(size, peer, None, 0, rows, note=f"not measured: {why}")]
+    pair = paired(ingest, cmd, repeat, env(), cwd=work,
+                  before=lambda: shutil.rmtree(work / "home", ignore_errors=True))
+    return [Step(size, name, pair.seconds, pair.peak_mb, rows, "focus-converter", pair.ratio),
+            Step(size, peer, pair.limit_seconds, pair.limit_peak_mb, rows)]
 
 
 def table(steps: list[Step]) -> str:
@@ -284,18 +323,22 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=200)
     ap.add_argument("--no-cur", action="store_true",
                     help="skip the legacy CUR month against focus-converter (CI)")
-    ap.add_argument("--cur-rows", default="",
-                    help="comma-separated CUR month sizes (default: --rows)")
+    ap.add_argument("--cur-rows", default="1000000,3000000",
+                    help="comma-separated CUR month sizes (focus-converter holds a month in "
+                         "memory: about 4 GB a million rows)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each step and its limit, in turn (medians are shown)")
     args = ap.parse_args()
+    repeat = max(1, args.repeat)
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     steps: list[Step] = []
     for rows in (int(r) for r in args.rows.split(",")):
-        steps += run_focus(args.out, rows, args.tenants)
+        steps += run_focus(args.out, rows, args.tenants, repeat)
         print(table(steps), flush=True)
-    for rows in () if args.no_cur else (int(r) for r in (args.cur_rows or args.rows).split(",")):
-        steps += run_cur(args.out, rows)
+    for rows in () if args.no_cur else (int(r) for r in args.cur_rows.split(",")):
+        steps += run_cur(args.out, rows, repeat)
         print(table(steps), flush=True)
     machine = (f"{platform.node()}: {os.cpu_count()} cores, "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GB RAM, "

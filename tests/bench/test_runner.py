@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_runner_produces_its_table(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--rows", "100000",
-                    "--tenants", "20", "--no-cur", "--out", str(tmp_path)],
+                    "--tenants", "20", "--no-cur", "--repeat", "1", "--out", str(tmp_path)],
                    check=True, capture_output=True, text=True, timeout=1800)
     table = (tmp_path / "results.md").read_text()
     steps = json.loads((tmp_path / "results.json").read_text())
