@@ -20,6 +20,9 @@ invoice lines, conservation totals and ``rated_daily`` are roll-ups of it.
 * A pool row's shares, remainder and prices depend only on its class and its
   cost, so the rows of a class with equal cost are split once and counted
   ``m`` times (hourly rows of a fixed-price resource are split once a day).
+  Its shares and remainder depend only on its takers and weights and its
+  cost: classes with the same takers (the days of a month, mostly) form one
+  *split group*, and the per-row sums are taken once per (group, cost).
 
 The arithmetic is :mod:`rebill.rating.exact`'s, as in the ``rated_costs``
 relation; tests/unit/rating/test_sums.py checks every sum against it.
@@ -50,6 +53,9 @@ _CLASSES = "_rt_classes"
 _CLASS_TAKERS = "_rt_class_takers"
 _SHARE_SUMS = "_rt_share_sums"
 _ROW_SUMS = "_rt_row_sums"
+_SPLITS = "_rt_splits"
+_SPLIT_TAKERS = "_rt_split_takers"
+_SPLIT_POOL = "_rt_split_pool"
 
 
 def key_columns(cfg: Config) -> list[str]:
@@ -120,16 +126,36 @@ FROM (
     ON k.pool_idx = c.pool_idx AND k.currency IS NOT DISTINCT FROM c.currency
    AND k.day IS NOT DISTINCT FROM c.day
 ) x JOIN {fx} f USING (currency, tenant_currency, day)""")
+    # classes with the same takers and weights (most days of a month) split a cost alike:
+    # one split group each, its takers those of its first class
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_SPLITS} AS
+SELECT class_id, dense_rank() OVER (ORDER BY takers) AS split_id FROM (
+  SELECT class_id, string_agg(tenant_idx || ':' || w || ':' || big_w, ',' ORDER BY tenant_idx)
+    AS takers
+  FROM {_CLASS_TAKERS} GROUP BY class_id)""")
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_SPLIT_TAKERS} AS
+SELECT s.split_id, t.tenant_idx, t.w, t.big_w, t.frac
+FROM {_CLASS_TAKERS} t
+JOIN (SELECT split_id, min(class_id) AS class_id FROM {_SPLITS} GROUP BY split_id) s
+  USING (class_id)""")
     # each (class, cost) once, ``m`` rows of it (``rid`` names it), with the share of the
     # class's top taker: the largest |share|
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL} AS
-SELECT row_number() OVER () AS rid, class_id, c, CAST(c AS DOUBLE) AS dc, abs(c) < {2**50} AS small,
-  m, {share_units_sql("c", "w", "big_w")} AS s_star
-FROM (SELECT p.class_id, p.c, p.m, t.w, t.big_w
+SELECT row_number() OVER () AS rid, class_id, split_id, c, CAST(c AS DOUBLE) AS dc,
+  abs(c) < {2**50} AS small, m, {share_units_sql("c", "w", "big_w")} AS s_star
+FROM (SELECT p.class_id, s.split_id, p.c, p.m, t.w, t.big_w
       FROM (SELECT class_id, c, CAST(sum(n) AS BIGINT) AS m FROM {_POOL_ROWS}
             GROUP BY class_id, c) p
+      JOIN {_SPLITS} s USING (class_id)
       JOIN {_CLASS_TAKERS} t ON t.class_id = p.class_id AND t.is_top)""")
+    # each (split group, cost) once (``sid``): its shares, remainder and taker of it
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE {_SPLIT_POOL} AS
+SELECT row_number() OVER () AS sid, * FROM (
+  SELECT DISTINCT split_id, c, dc, small, s_star FROM {_POOL})""")
 
 
 def _modes(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
@@ -156,14 +182,18 @@ FROM {pool} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
         return split_select(pairs, "dc", "frac", "small", share_units_sql("c", "w", "big_w"),
                             "s", as_type)
 
-    # per row: summed by rid, which the table's statistics make a cheap key
-    split = split_from(_POOL)
+    # per (split group, cost): the sum of the shares (the remainder) and who takes it
+    split = split_select(f"""
+SELECT p.sid, p.c, p.dc, p.small, CAST(p.s_star AS {as_type}) AS s_star, t.tenant_idx, t.w,
+  t.big_w, t.frac
+FROM {_SPLIT_POOL} p JOIN {_SPLIT_TAKERS} t USING (split_id)""", "dc", "frac", "small",
+                         share_units_sql("c", "w", "big_w"), "s", as_type)
     stream = _priced(split_from(_POOL_SCAN), "s", as_type, converts)
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
 SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.m, x.s_star, x.s_star + x.rest AS s_new
-FROM (SELECT s.rid, p.class_id, p.m, p.s_star, p.c - s.cost_u AS rest, s.winner
-      FROM {_ROW_SUMS} s JOIN {_POOL} p USING (rid)
+FROM (SELECT p.class_id, p.m, p.s_star, p.c - s.cost_u AS rest, s.winner
+      FROM {_POOL} p JOIN {_SPLIT_POOL} q USING (split_id, c) JOIN {_ROW_SUMS} s USING (sid)
       WHERE p.c <> s.cost_u) x
 JOIN {_CLASS_TAKERS} t ON t.class_id = x.class_id AND t.tenant_idx = x.winner"""
     before = f"SELECT * EXCLUDE (rated_u, amount_u), rated_u AS rated_old, amount_u AS amount_old " \
@@ -207,8 +237,8 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
     # aggregates (DuckDB's GROUPING SETS fan-out).
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ROW_SUMS} AS
-SELECT rid, sum(s) AS cost_u, min(tenant_idx) FILTER (WHERE s = s_star) AS winner
-FROM ({split}) GROUP BY rid""")
+SELECT sid, sum(s) AS cost_u, min(tenant_idx) FILTER (WHERE s = s_star) AS winner
+FROM ({split}) GROUP BY sid""")
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_SHARE_SUMS} AS
 SELECT class_id, tenant_idx, m, sum(s) AS cost_u, sum(rated_u) AS rated_u,
