@@ -104,12 +104,14 @@ SELECT r.*{f" REPLACE ({picked})" if picked else ""},
   {fx_u} AS fx_u
 FROM ({rows_sql(cfg, source)}) r{fx_join}"""
     rated = mul_round_select(picked_rows, "cost_u", "factor_u", "rated_u", as_type)
-    priced = (mul_round_select(rated, "rated_u", "fx_u", "amount_u", as_type) if converts
-              else f"SELECT *, rated_u AS amount_u FROM ({rated})")
+    priced = mul_round_select(rated, "rated_u", "fx_u", "amount_u", as_type) if converts \
+        else rated
+    # without a conversion the amount is the rated value: summed once
+    amount = "sum(amount_u)" if converts else "sum(rated_u)"
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ALL} AS
-SELECT {target_sql(cfg)} AS target, {", ".join(group)}, sum(cost) AS cost, sum(cost_u) AS cost_u,
-  sum(rated_u) AS rated_u, sum(amount_u) AS amount_u, count(*) AS n,
+SELECT {target_sql(cfg)} AS target, {", ".join(group)}, sum(cost_u) AS cost_u,
+  sum(rated_u) AS rated_u, {amount} AS amount_u, count(*) AS n,
   sum(quantity) AS quantity, min(unit) AS unit_min, max(unit) AS unit_max,
   count(unit) AS unit_n
 FROM ({priced}) GROUP BY {", ".join(group)}""")
