@@ -48,8 +48,8 @@ def register(app: typer.Typer) -> None:
             "--if-changed", help="skip a period whose lake files, config, FX file and "
             "corrections inputs are unchanged since it was last rated")] = False,
     ) -> None:
-        """Rate one billing period, or every period from --start to --end: rated rows,
-        invoice lines and draft invoices (replaced)."""
+        """Rate one billing period, or every period from --start to --end: invoice lines,
+        draft invoices, daily sums and the rated_costs view's definition (replaced)."""
         from rebill.flows.pipeline import rate, rate_if_changed
 
         periods = _periods(period, start, end)
