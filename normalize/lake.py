@@ -260,6 +260,7 @@ ROW_GROUP_ROWS = 131_072
 CHUNK_ROWS = 4 * 131_072
 # Row groups that may wait for the Parquet writer (_RowGroups).
 WRITE_AHEAD = 5
+_CHUNK_LINE = "_rebill_chunk_line"
 
 
 @dataclass(frozen=True)
@@ -277,15 +278,17 @@ def _select(con: duckdb.DuckDBPyConnection, source_id: str, load_id: str, period
             index: int, part: SqlPart) -> _Select:
     names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
 
-    def lake_rows(sql: str) -> str:
+    def lake_rows(sql: str, line: str = "") -> str:
         relation = conformed_sql(con, source_id, part.origin, sql)
         return (f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(index)} AS x_row_id, "
-                f"{guarded(literal(load_id), period)} AS x_load_id FROM ({relation})")
+                f"{guarded(literal(load_id), period)} AS x_load_id{line} FROM ({relation})")
 
     chunks: tuple[str, ...] = ()
     if part.lines and part.lines > CHUNK_ROWS:
+        # each chunk also yields its rows' lines (_in_file_order checks, then drops them)
         chunks = tuple(lake_rows(f"SELECT * FROM ({part.sql}) WHERE _line > {a} "
-                                 f"AND _line <= {a + CHUNK_ROWS}")
+                                 f"AND _line <= {a + CHUNK_ROWS}",
+                                 f", CAST(_line AS BIGINT) AS {_CHUNK_LINE}")
                        for a in range(0, part.lines, CHUNK_ROWS))
     return _Select(part.origin, lake_rows(part.sql), part.threads, chunks)
 
@@ -295,11 +298,10 @@ class _OutOfOrderError(Exception):
 
 
 def _in_file_order(table: pa.Table) -> bool:
-    """Whether the rows' lines (the last 9 digits of ``x_row_id``) strictly increase."""
+    """Whether a chunk's rows come in file order: their lines strictly increase."""
     if table.num_rows < 2:
         return True
-    lines = pc.cast(pc.utf8_slice_codeunits(table.column("x_row_id").combine_chunks(), -9),
-                    pa.int64())
+    lines = table.column(_CHUNK_LINE).combine_chunks()
     n = len(lines)
     return bool(pc.all(pc.greater(lines.slice(1), lines.slice(0, n - 1))).as_py())
 
@@ -340,7 +342,7 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
                         table = con.sql(chunk).to_arrow_table()
                         if not _in_file_order(table):
                             raise _OutOfOrderError(select.origin)
-                        for batch in table.to_batches():
+                        for batch in table.drop_columns([_CHUNK_LINE]).to_batches():
                             groups.add(batch)
                     continue
                 _threads(con, select.threads or 1)
