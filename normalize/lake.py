@@ -256,8 +256,8 @@ def _scan(path: Path) -> str:
 ROW_GROUP_ROWS = 131_072
 
 
-# Rows of one chunk of a part read by ranges (SqlPart.lines): 4 source row groups.
-CHUNK_ROWS = 4 * 131_072
+# Rows of one chunk of a part read by ranges (SqlPart.lines): four lake row groups.
+CHUNK_ROWS = 4 * ROW_GROUP_ROWS
 # Row groups that may wait for the Parquet writer (_RowGroups).
 WRITE_AHEAD = 5
 _CHUNK_LINE = "_rebill_chunk_line"
@@ -325,11 +325,14 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
     One DuckDB query per part streamed through Arrow keeps memory flat (a
     single ``COPY`` of a UNION ALL of many files buffered and spilled: 65 s vs
     18 s at 10M rows; DuckDB's own Parquet bytes also vary run to run). A
-    streamed result keeps its order only single-threaded, so each query runs
-    on one DuckDB thread while a second thread encodes the row groups; fixed
-    row groups of one chunk each make the bytes independent of how DuckDB
-    happens to chunk its output. Validation rides along in the same scan
-    (:func:`guarded`): a bad row stops the stream with :class:`_StreamError`.
+    streamed result keeps its order only single-threaded, so a part's query
+    streams on one DuckDB thread; a part read by ranges (``chunks``) runs each
+    chunk on every thread, materialized in file order (checked: out of order
+    raises :class:`_OutOfOrderError`, and the caller streams instead). A second
+    thread encodes the row groups; fixed row groups of one chunk each make the
+    bytes independent of how DuckDB happens to chunk its output. Validation
+    rides along in the same scan (:func:`guarded`): a bad row stops the stream
+    with :class:`_StreamError`.
     """
     with _RowGroups(tmp) as groups:
         for i, select in enumerate(selects):

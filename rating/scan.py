@@ -136,18 +136,12 @@ def build_leftover(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
     once more for them (attribution as in the main pass). Usually there are
     none, or a few: the main pass carries no row ids or tags for them.
     """
-    unmatched = con.execute(f"""
-SELECT EXISTS (SELECT 1 FROM {ROWS} WHERE target = 'unallocated'),
-  EXISTS (SELECT 1 FROM {ROWS} r WHERE target = 'pool' AND NOT EXISTS (
+    kinds = ["target = 'unallocated'", f"""(target = 'pool' AND NOT EXISTS (
     SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx AND k.currency = r.currency
-      AND k.day = r.day))""").fetchall()[0]
-    wanted = []
-    if unmatched[0]:
-        wanted.append("target = 'unallocated'")
-    if unmatched[1]:
-        wanted.append(f"""(target = 'pool' AND NOT EXISTS (
-    SELECT 1 FROM {takers} k WHERE k.pool_idx = r.pool_idx AND k.currency = r.currency
-      AND k.day = r.day))""")
+      AND k.day = r.day))"""]
+    found = con.execute("SELECT " + ", ".join(
+        f"EXISTS (SELECT 1 FROM {ROWS} r WHERE {kind})" for kind in kinds)).fetchall()[0]
+    wanted = [kind for kind, there in zip(kinds, found, strict=True) if there]
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {LEFTOVER} AS
 SELECT x_source, x_row_id, day, target, pool_idx, any_tenant_match, provider, service,

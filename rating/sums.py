@@ -140,11 +140,11 @@ SELECT s.split_id, t.tenant_idx, t.w, t.big_w, t.frac
 FROM {_CLASS_TAKERS} t
 JOIN (SELECT split_id, min(class_id) AS class_id FROM {_SPLITS} GROUP BY split_id) s
   USING (class_id)""")
-    # each (class, cost) once, ``m`` rows of it (``rid`` names it), with the share of the
-    # class's top taker: the largest |share|
+    # each (class, cost) once, ``m`` rows of it, with the share of the class's top taker:
+    # the largest |share|
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_POOL} AS
-SELECT row_number() OVER () AS rid, class_id, split_id, c, CAST(c AS DOUBLE) AS dc,
+SELECT class_id, split_id, c, CAST(c AS DOUBLE) AS dc,
   abs(c) < {2**50} AS small, m, {share_units_sql("c", "w", "big_w")} AS s_star
 FROM (SELECT p.class_id, s.split_id, p.c, p.m, t.w, t.big_w
       FROM (SELECT class_id, c, CAST(sum(n) AS BIGINT) AS m FROM {_POOL_ROWS}
@@ -160,12 +160,10 @@ SELECT row_number() OVER () AS sid, * FROM (
 
 def _modes(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
     """(BIGINT when every share, rated and converted share of the period fits in 63 bits,
-    else HUGEINT; whether any taker's FX rate is not exactly 1)."""
+    else HUGEINT; whether any taker's FX rate is not exactly 1). ``_rt_pool`` has rows."""
     c, f, fx, converts = con.execute(
         f"SELECT (SELECT max(abs(c)) FROM {_POOL}), max(abs(factor_u)), max(abs(fx_u)), "
         f"bool_or(fx_u <> {UNITS}) FROM {_CLASS_TAKERS}").fetchall()[0]
-    if c is None:
-        return "HUGEINT", True
     bound = (int(c) * int(f) // UNITS + 1) * int(fx) // UNITS + 1
     return ("BIGINT" if bound < 2**62 else "HUGEINT"), bool(converts)
 
@@ -173,22 +171,20 @@ def _modes(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
 def _shared_sql(cfg: Config, as_type: str, converts: bool) -> tuple[str, str, str]:
     """(per class and tenant the priced shares, remainders moved; the share stream; the
     same stream unpriced)."""
-    def split_from(pool: str) -> str:
-        pairs = f"""
-SELECT p.rid, p.class_id, p.c, p.dc, p.small, p.m, CAST(p.s_star AS {as_type}) AS s_star,
-  t.tenant_idx, t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
-  CAST(t.fx_u AS {as_type}) AS fx_u
-FROM {pool} p JOIN {_CLASS_TAKERS} t USING (class_id)"""
-        return split_select(pairs, "dc", "frac", "small", share_units_sql("c", "w", "big_w"),
-                            "s", as_type)
-
+    share = share_units_sql("c", "w", "big_w")
     # per (split group, cost): the sum of the shares (the remainder) and who takes it
     split = split_select(f"""
 SELECT p.sid, p.c, p.dc, p.small, CAST(p.s_star AS {as_type}) AS s_star, t.tenant_idx, t.w,
   t.big_w, t.frac
-FROM {_SPLIT_POOL} p JOIN {_SPLIT_TAKERS} t USING (split_id)""", "dc", "frac", "small",
-                         share_units_sql("c", "w", "big_w"), "s", as_type)
-    stream = _priced(split_from(_POOL_SCAN), "s", as_type, converts)
+FROM {_SPLIT_POOL} p JOIN {_SPLIT_TAKERS} t USING (split_id)""", "dc", "frac", "small", share,
+                         "s", as_type)
+    # per (class, cost) and taker: the share, priced
+    stream = _priced(split_select(f"""
+SELECT p.class_id, p.c, p.dc, p.small, p.m, CAST(p.s_star AS {as_type}) AS s_star,
+  t.tenant_idx, t.w, t.big_w, t.frac, CAST(t.factor_u AS {as_type}) AS factor_u,
+  CAST(t.fx_u AS {as_type}) AS fx_u
+FROM {_POOL_SCAN} p JOIN {_CLASS_TAKERS} t USING (class_id)""", "dc", "frac", "small", share,
+                                  "s", as_type), "s", as_type, converts)
     # the remainder's taker: the first tenant whose share equals the largest one
     moved = f"""
 SELECT x.class_id, t.tenant_idx, t.factor_u, t.fx_u, x.m, x.s_star, x.s_star + x.rest AS s_new
