@@ -9,6 +9,7 @@ source, origin, row and column.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -76,6 +77,21 @@ def conformed_sql(con: duckdb.DuckDBPyConnection, source_id: str, origin: str, s
     and ``_line``; types are checked here: float money and unknown columns
     are refused.
     """
+    return conformed(con, source_id, origin, sql).sql
+
+
+@dataclass(frozen=True)
+class Conformed:
+    """:func:`conformed_sql`'s query, and the optional columns it has as NULL in every row
+    (the source does not have them)."""
+
+    sql: str
+    absent: frozenset[str]
+
+
+def conformed(con: duckdb.DuckDBPyConnection, source_id: str, origin: str, sql: str
+              ) -> Conformed:
+    """:func:`conformed_sql`, telling which columns are NULL throughout."""
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {sql})").fetchall())
     known = {c.name for c in SOURCE_COLUMNS} | {"_line"}
     extra = [n for n in types if n not in known]
@@ -95,8 +111,10 @@ def conformed_sql(con: duckdb.DuckDBPyConnection, source_id: str, origin: str, s
                                     f"money must be decimal, got {types[col.name]}")
         exprs.append(f'CAST("{col.name}" AS {col.sql}) AS "{col.name}"')
     exprs = _with_units(exprs, set(types))
+    absent = frozenset(col.name for col, expr in zip(SOURCE_COLUMNS, exprs, strict=True)
+                       if expr.startswith("CAST(NULL AS "))
     exprs.append("CAST(_line AS BIGINT) AS _line")
-    return f"SELECT {', '.join(exprs)} FROM ({sql})"
+    return Conformed(f"SELECT {', '.join(exprs)} FROM ({sql})", absent)
 
 
 UNIT_COLUMNS = ("PricingUnit", "ConsumedUnit")

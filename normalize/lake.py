@@ -33,12 +33,14 @@ from rebill.layout import partition_file, tmp_dir
 from rebill.normalize.conform import (
     VIOLATION_MARK,
     conform,
+    conformed,
     conformed_sql,
     describe_violation,
     first_violation,
     guarded,
 )
 from rebill.normalize.loads import LoadRecord, append_load, last_ok_fingerprint
+from rebill.normalize.row_ids import HASH_COLUMN, LINE_COLUMN, hash_sql, row_ids
 from rebill.normalize.store import lake_of
 from rebill.periods import Period
 from rebill.schema import ARROW_SCHEMA, SOURCE_ARROW_SCHEMA, SOURCE_COLUMNS
@@ -135,12 +137,6 @@ def _origin_of(spans: list[tuple[int, SourceBatch]], line: int) -> tuple[str, in
     """(origin, row number in origin) of staged row ``line``."""
     first, sb = max((s for s in spans if s[0] <= line), key=lambda s: s[0])
     return sb.origin, sb.row_number(line - first)
-
-
-def _row_id_sql(part: int) -> str:
-    cols = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
-    return (f"lpad(to_hex(hash({cols})), 16, '0') || '-{part}-' || "
-            "lpad(CAST(_line AS VARCHAR), 9, '0')")
 
 
 def _write(
@@ -260,7 +256,6 @@ ROW_GROUP_ROWS = 131_072
 CHUNK_ROWS = 4 * ROW_GROUP_ROWS
 # Row groups that may wait for the Parquet writer (_RowGroups).
 WRITE_AHEAD = 5
-_CHUNK_LINE = "_rebill_chunk_line"
 
 
 @dataclass(frozen=True)
@@ -272,25 +267,26 @@ class _Select:
     sql: str
     threads: int | None
     chunks: tuple[str, ...] = ()
+    part: int = 0  # its index among the partition's parts, in the row ids
 
 
 def _select(con: duckdb.DuckDBPyConnection, source_id: str, load_id: str, period: Period,
             index: int, part: SqlPart) -> _Select:
-    names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS)
+    relation = conformed(con, source_id, part.origin, part.sql)
+    # A column the source lacks is NULL throughout, and the row id's text is laid out
+    # from its hash and line: both made by _RowGroups, not converted from DuckDB.
+    names = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name not in relation.absent)
 
-    def lake_rows(sql: str, line: str = "") -> str:
-        relation = conformed_sql(con, source_id, part.origin, sql)
-        return (f"SELECT {names}, '{source_id}' AS x_source, {_row_id_sql(index)} AS x_row_id, "
-                f"{guarded(literal(load_id), period)} AS x_load_id{line} FROM ({relation})")
+    def lake_rows(where: str = "") -> str:
+        return (f"SELECT {names}, '{source_id}' AS x_source, {hash_sql()} AS {HASH_COLUMN}, "
+                f"{guarded(literal(load_id), period)} AS x_load_id, _line AS {LINE_COLUMN} "
+                f"FROM ({relation.sql}){where}")
 
     chunks: tuple[str, ...] = ()
     if part.lines and part.lines > CHUNK_ROWS:
-        # each chunk also yields its rows' lines (_in_file_order checks, then drops them)
-        chunks = tuple(lake_rows(f"SELECT * FROM ({part.sql}) WHERE _line > {a} "
-                                 f"AND _line <= {a + CHUNK_ROWS}",
-                                 f", CAST(_line AS BIGINT) AS {_CHUNK_LINE}")
+        chunks = tuple(lake_rows(f" WHERE _line > {a} AND _line <= {a + CHUNK_ROWS}")
                        for a in range(0, part.lines, CHUNK_ROWS))
-    return _Select(part.origin, lake_rows(part.sql), part.threads, chunks)
+    return _Select(part.origin, lake_rows(), part.threads, chunks, index)
 
 
 class _OutOfOrderError(Exception):
@@ -301,7 +297,7 @@ def _in_file_order(table: pa.Table) -> bool:
     """Whether a chunk's rows come in file order: their lines strictly increase."""
     if table.num_rows < 2:
         return True
-    lines = table.column(_CHUNK_LINE).combine_chunks()
+    lines = table.column(LINE_COLUMN).combine_chunks()
     n = len(lines)
     return bool(pc.all(pc.greater(lines.slice(1), lines.slice(0, n - 1))).as_py())
 
@@ -345,12 +341,12 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
                         table = con.sql(chunk).to_arrow_table()
                         if not _in_file_order(table):
                             raise _OutOfOrderError(select.origin)
-                        for batch in table.drop_columns([_CHUNK_LINE]).to_batches():
-                            groups.add(batch)
+                        for batch in table.to_batches():
+                            groups.add(batch, select.part)
                     continue
                 _threads(con, select.threads or 1)
                 for batch in con.sql(select.sql).to_arrow_reader(ROW_GROUP_ROWS):
-                    groups.add(batch)
+                    groups.add(batch, select.part)
             except duckdb.Error as err:  # a bad row, or a value DuckDB could not read or convert
                 raise _StreamError(i, select, err) from None
     _threads(con, None)
@@ -358,6 +354,23 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
 
 def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
     con.execute(f"SET threads={int(threads)}" if threads else "RESET threads")
+
+
+def _lake_batch(batch: pa.RecordBatch, part: int) -> pa.RecordBatch:
+    """A batch of :func:`_select`'s rows in the lake's schema: ``x_row_id`` laid out
+    from the hash and line, a column the source lacks all NULL; DuckDB's nullability
+    and map naming vary by part."""
+    present = set(batch.schema.names)
+    arrays = []
+    for f in ARROW_SCHEMA:
+        if f.name == "x_row_id":
+            arrays.append(row_ids(batch.column(HASH_COLUMN), batch.column(LINE_COLUMN), part))
+        elif f.name not in present:
+            arrays.append(pa.nulls(batch.num_rows, f.type))
+        else:
+            column = batch.column(f.name)
+            arrays.append(column if column.type == f.type else column.cast(f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA)
 
 
 class _RowGroups:
@@ -378,9 +391,8 @@ class _RowGroups:
     def __enter__(self) -> _RowGroups:
         return self
 
-    def add(self, batch: pa.RecordBatch) -> None:
-        # one schema for every part (DuckDB's nullability and map naming vary)
-        self._pending.append(batch if batch.schema == ARROW_SCHEMA else batch.cast(ARROW_SCHEMA))
+    def add(self, batch: pa.RecordBatch, part: int) -> None:
+        self._pending.append(_lake_batch(batch, part))
         self._held += batch.num_rows
         while self._held >= ROW_GROUP_ROWS:
             table = pa.Table.from_batches(self._pending)
