@@ -16,7 +16,7 @@ import glob as globlib
 import hashlib
 import logging
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -182,17 +182,31 @@ class FocusConnector:
                 return self._periods[path]
             try:
                 self._checked(con, path, self._mapped(con, path))
-                rows = con.execute(  # date_trunc: a fraction of strftime's cost per row
-                    "SELECT DISTINCT strftime(month, '%Y-%m') FROM (SELECT DISTINCT "
-                    f"date_trunc('month', BillingPeriodStart) AS month FROM "
-                    f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL)"
-                ).fetchall()
+                months = self._footer_periods(con, path)
+                if months is None:
+                    months = {r[0] for r in con.execute(  # date_trunc: cheaper than strftime
+                        "SELECT DISTINCT strftime(month, '%Y-%m') FROM (SELECT DISTINCT "
+                        f"date_trunc('month', BillingPeriodStart) AS month FROM "
+                        f"({self._mapped(con, path)}) WHERE BillingPeriodStart IS NOT NULL)"
+                    ).fetchall()}
             except duckdb.Error as err:  # corrupt, truncated or empty file, bad encoding
                 raise DataContractError(
                     f"source {self.source_id}: {path}: {duck.error_line(err)}") from None
-            self._periods[path] = {r[0] for r in rows}
+            self._periods[path] = months
             self._facts.put(path, Facts(frozenset(self._periods[path]), self._rounded[path]))
         return self._periods[path]
+
+    def _footer_periods(self, con: duckdb.DuckDBPyConnection, path: Path) -> set[str] | None:
+        """A typed Parquet file's billing periods from its row groups' statistics, without
+        reading its rows; None when they cannot tell (the rows are read instead)."""
+        if self._format(path) != "parquet":
+            return None
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * "
+                                 f"FROM {self._scan(con, path)})").fetchall())
+        column = resolve_columns(list(types)).get("BillingPeriodStart")
+        if column is None or not str(types[column]).startswith("TIMESTAMP"):
+            return None  # text to parse: only the rows can tell
+        return footer_months(path, column)
 
     # -- Connector ---------------------------------------------------------
     def periods(self, since: date, until: date) -> list[Period]:
@@ -327,6 +341,39 @@ class FocusConnector:
         n, amount = con.execute(f"SELECT {counted}, {summed} FROM {scan}").fetchall()[0]
         return int(n or 0), Decimal(amount or 0)
 
+
+
+def footer_months(path: Path, column: str) -> set[str] | None:
+    """The UTC months (``YYYY-MM``) of the non-null values of a top-level timestamp
+    ``column`` of a Parquet file, from each row group's minimum and maximum; None when
+    a row group has no statistics or spans two months."""
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowException):
+        return None  # the scan names what is wrong with the file
+    index = [i for i in range(meta.num_columns) if meta.schema.column(i).path == column]
+    if len(index) != 1:
+        return None
+    months: set[str] = set()
+    for g in range(meta.num_row_groups):
+        chunk = meta.row_group(g).column(index[0])
+        stats = chunk.statistics
+        if stats is not None and stats.has_null_count and stats.null_count == chunk.num_values:
+            continue  # no value in this row group
+        if stats is None or not stats.has_min_max:
+            return None
+        low, high = (_utc(v) for v in (stats.min, stats.max))
+        if low is None or high is None or (low.year, low.month) != (high.year, high.month):
+            return None
+        months.add(f"{low.year:04d}-{low.month:02d}")
+    return months
+
+
+def _utc(value: object) -> datetime | None:
+    """A statistics value as a UTC date-time (a naive one is UTC, as DuckDB reads it)."""
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _parquet_rows(path: Path) -> int | None:

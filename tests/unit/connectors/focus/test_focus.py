@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -203,3 +203,41 @@ def test_parquet_read_in_parallel_chunks_gives_the_streamed_bytes(
     monkeypatch.setattr(lake, "_in_file_order", lambda table: False)
     assert load("fallback") == streamed
     assert "streamed on one instead" in caplog.text
+
+
+def test_typed_parquet_periods_come_from_the_footer(tmp_path: Path) -> None:
+    """A typed Parquet file's billing months come from its row groups' statistics (no
+    row read); a row group spanning two months, or no statistics, reads the rows."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from rebill.connectors.focus.connector import footer_months
+
+    (tmp_path / "exports").mkdir()
+    typed = tmp_path / "exports" / "typed.parquet"
+    duckdb.execute(  # September's rows, then October's, 100 rows per row group
+        f"COPY (SELECT * REPLACE (CAST(BillingPeriodStart AS TIMESTAMPTZ) AS BillingPeriodStart, "
+        f"CAST(BillingPeriodEnd AS TIMESTAMPTZ) AS BillingPeriodEnd) "
+        f"FROM read_csv('{SAMPLE}', all_varchar=true) ORDER BY BillingPeriodStart) "
+        f"TO '{typed}' (FORMAT parquet, ROW_GROUP_SIZE 100)")
+    months = footer_months(typed, "BillingPeriodStart")
+    conn = connector(tmp_path, "exports/*.parquet")
+    listed = {p.label for p in conn.periods(date.min, date.max)}
+    assert listed == {"2024-09", "2024-10"}
+    assert months is None  # the last row group holds September's last rows and October's
+    spans = tmp_path / "spans.parquet"
+    at = pa.array  # naive (read as UTC), aware, and a row group of nulls only
+    pq.write_table(pa.table({"BillingPeriodStart": at(
+        [None, None, datetime(2024, 9, 1), datetime(2024, 9, 1)], pa.timestamp("us"))}),
+        spans, row_group_size=2)
+    assert footer_months(spans, "BillingPeriodStart") == {"2024-09"}
+    pq.write_table(pa.table({"BillingPeriodStart": at(
+        [datetime(2024, 8, 31, 23, tzinfo=UTC), datetime(2024, 10, 1, tzinfo=UTC)],
+        pa.timestamp("us", "UTC"))}), spans, row_group_size=1)
+    assert footer_months(spans, "BillingPeriodStart") == {"2024-08", "2024-10"}
+    pq.write_table(pa.table({"BillingPeriodStart": at([datetime(2024, 9, 1)],
+                                                      pa.timestamp("us"))}),
+                   spans, write_statistics=False)
+    assert footer_months(spans, "BillingPeriodStart") is None
+    assert footer_months(spans, "Other") is None
