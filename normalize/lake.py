@@ -373,6 +373,14 @@ def _lake_batch(batch: pa.RecordBatch, part: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA)
 
 
+# x_row_id is unique per row: a dictionary would fill up and be dropped on every row group.
+_DICTIONARY = [f.name for f in ARROW_SCHEMA if f.name != "x_row_id"]
+# Minimum and maximum for dates, amounts and flags, where a reader's filter can skip a
+# row group; for text they cost the writer a fifth of its time and skip nothing.
+_STATISTICS = [f.name for f in ARROW_SCHEMA
+               if not (pa.types.is_string(f.type) or pa.types.is_map(f.type))]
+
+
 class _RowGroups:
     """Cut batches into row groups of ``ROW_GROUP_ROWS`` and write them on a second thread.
 
@@ -382,7 +390,8 @@ class _RowGroups:
     """
 
     def __init__(self, path: Path) -> None:
-        self._writer = pq.ParquetWriter(path, ARROW_SCHEMA, compression="zstd")
+        self._writer = pq.ParquetWriter(path, ARROW_SCHEMA, compression="zstd",
+                                        use_dictionary=_DICTIONARY, write_statistics=_STATISTICS)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="rebill-parquet")
         self._writing: deque[Future[None]] = deque()
         self._pending: list[pa.RecordBatch] = []
