@@ -91,6 +91,8 @@ class FocusConnector:
         self.ctx = ctx
         self._periods: dict[Path, set[str]] = {}
         self._rounded: dict[Path, tuple[int, Decimal]] = {}  # checked files
+        self._types: dict[Path, dict[str, str]] = {}  # each file's columns, described once
+        self._mapped_sql: dict[Path, str] = {}
         self._layout = cfg.layout()
         self._facts = FileFacts(ctx.home, source_id, f"{__version__}\n{cfg.model_dump_json()}")
 
@@ -115,11 +117,23 @@ class FocusConnector:
             "nullstr=['NULL', ''], auto_detect=true)"
         )
 
+    def _file_types(self, con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+        """The file's own columns and their DuckDB types."""
+        if path not in self._types:
+            self._types[path] = {str(name): str(kind) for name, kind in con.execute(
+                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                f"{self._scan(con, path)})").fetchall()}
+        return self._types[path]
+
     def _mapped(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
         """SQL selecting ``_line`` plus every canonical column present or derivable."""
+        if path not in self._mapped_sql:
+            self._mapped_sql[path] = self._mapping(con, path)
+        return self._mapped_sql[path]
+
+    def _mapping(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
         scan = self._scan(con, path)
-        types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})"
-                                 ).fetchall())
+        types = self._file_types(con, path)
         found = resolve_columns(list(types))
         header = 1 if self._format(path) == "csv" else 0
         line = ("file_row_number + 1" if self._format(path) == "parquet"
@@ -201,8 +215,7 @@ class FocusConnector:
         reading its rows; None when they cannot tell (the rows are read instead)."""
         if self._format(path) != "parquet":
             return None
-        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * "
-                                 f"FROM {self._scan(con, path)})").fetchall())
+        types = self._file_types(con, path)
         column = resolve_columns(list(types)).get("BillingPeriodStart")
         if column is None or not str(types[column]).startswith("TIMESTAMP"):
             return None  # text to parse: only the rows can tell
@@ -257,8 +270,8 @@ class FocusConnector:
     def _parts(self, files: list[Path], period: Period, rounding: Rounding) -> list[SqlPart]:
         """One query per file, after checking every value of the file parses."""
         parts = []
-        for path in files:
-            with self._connect() as con:
+        with self._connect() as con:
+            for path in files:
                 try:
                     mapped = self._mapped(con, path)
                     rounding.add(*self._checked(con, path, mapped))
@@ -266,14 +279,14 @@ class FocusConnector:
                 except duckdb.Error as err:
                     raise DataContractError(
                         f"source {self.source_id}: {path}: {duck.error_line(err)}") from None
-            canon = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name in present)
-            parts.append(SqlPart(
-                origin=str(path),
-                lines=_parquet_rows(path) if self._format(path) == "parquet" else None,
-                sql=f"SELECT _line, {canon} FROM ({mapped}) "
-                f"WHERE BillingPeriodStart >= TIMESTAMPTZ {literal(period.start_ts.isoformat())} "
-                f"AND BillingPeriodStart < TIMESTAMPTZ {literal(period.end_ts.isoformat())}",
-            ))
+                canon = ", ".join(f'"{c.name}"' for c in SOURCE_COLUMNS if c.name in present)
+                start, end = (literal(t.isoformat()) for t in (period.start_ts, period.end_ts))
+                parts.append(SqlPart(
+                    origin=str(path),
+                    lines=_parquet_rows(path) if self._format(path) == "parquet" else None,
+                    sql=f"SELECT _line, {canon} FROM ({mapped}) WHERE BillingPeriodStart >= "
+                    f"TIMESTAMPTZ {start} AND BillingPeriodStart < TIMESTAMPTZ {end}",
+                ))
         return parts
 
     def _check_parse(self, con: duckdb.DuckDBPyConnection, path: Path, mapped: str) -> None:
@@ -322,8 +335,7 @@ class FocusConnector:
     def _rounding(self, con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, Decimal]:
         """Money values of ``path`` with digits beyond 12 decimals, and what rounding lost."""
         scan = self._scan(con, path)
-        types = dict(con.execute(
-            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})").fetchall())
+        types = self._file_types(con, path)
         found = resolve_columns(list(types))
         lost = []
         for col in SOURCE_COLUMNS:
