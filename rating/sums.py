@@ -30,6 +30,8 @@ relation; tests/unit/rating/test_sums.py checks every sum against it.
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import pyarrow as pa
 
@@ -227,22 +229,26 @@ def build_fine(con: duckdb.DuckDBPyConnection, cfg: Config, direct_sums: str, ro
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct}")
         return
     _even_scan(con, n)
-    shared, stream, split = _shared_sql(cfg, *_modes(con))
-    # two streams, each summed as it flows: per row (its remainder and who takes it) and,
-    # priced, per class and tenant. Splitting twice is cheaper than one stream feeding two
-    # aggregates (DuckDB's GROUPING SETS fan-out).
-    con.execute(f"""
+    try:
+        shared, stream, split = _shared_sql(cfg, *_modes(con))
+        # two streams, each summed as it flows: per row (its remainder and who takes it)
+        # and, priced, per class and tenant. Splitting twice is cheaper than one stream
+        # feeding two aggregates (DuckDB's GROUPING SETS fan-out).
+        con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_ROW_SUMS} AS
 SELECT sid, sum(s) AS cost_u, min(tenant_idx) FILTER (WHERE s = s_star) AS winner
 FROM ({split}) GROUP BY sid""")
-    con.execute(f"""
+        con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {_SHARE_SUMS} AS
 SELECT class_id, tenant_idx, m, sum(s) AS cost_u, sum(rated_u) AS rated_u,
   sum(amount_u) AS amount_u, count(*) AS n
 FROM ({stream}) GROUP BY class_id, tenant_idx, m""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct} UNION ALL BY NAME {shared}")
-    con.execute(f"DROP VIEW {_POOL_SCAN}")
-    con.unregister(_POOL_ARROW)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FINE} AS {direct} UNION ALL BY NAME "
+                    f"{shared}")
+    finally:  # a failed query too: the caller's connection keeps no scan of _rt_pool
+        with contextlib.suppress(duckdb.Error):  # the query's own error is the one to tell
+            con.execute(f"DROP VIEW IF EXISTS {_POOL_SCAN}")
+            con.unregister(_POOL_ARROW)
 
 
 def _even_scan(con: duckdb.DuckDBPyConnection, n: int) -> None:

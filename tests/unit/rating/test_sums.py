@@ -69,3 +69,28 @@ def test_lines_are_the_rounded_sums_of_the_view(tmp_path: Path, huge: bool,
     want = {k: round_money(v, "EUR" if k[0] == "b" else "USD") for k, v in sums.items()}
     assert got == {k: v for k, v in want.items() if v != 0}
     assert {d for _, d in got} == {"AWS Amazon EC2", "Shared: Support"}
+
+
+def test_a_failed_share_query_leaves_no_pool_scan_on_the_callers_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from rebill import duck
+    from rebill.rating import sums
+
+    (tmp_path / "fx.csv").write_text(FX)
+    rows, cfg = _case(False)
+    real = sums._shared_sql
+
+    def broken(*args: Any) -> tuple[str, str, str]:
+        shared, stream, _ = real(*args)
+        return shared, stream, "SELECT no_such_column"
+
+    monkeypatch.setattr(sums, "_shared_sql", broken)
+    con = duck.connect()
+    with pytest.raises(duckdb.Error, match="no_such_column"):
+        rate(tmp_path, rows, cfg, con=con)
+    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
+                       [sums._POOL_SCAN]).fetchall() == [(0,)]
+    with pytest.raises(duckdb.CatalogException):
+        con.execute(f"SELECT * FROM {sums._POOL_ARROW}")
