@@ -200,6 +200,9 @@ def test_parquet_read_in_parallel_chunks_gives_the_streamed_bytes(
     monkeypatch.setattr(lake, "_select", counting)
     assert load("chunked") == streamed
     assert chunks == [8]
+    monkeypatch.setattr(lake, "CHUNK_ROWS", 160)  # 40 rows left: they join the chunk before
+    assert load("merged") == streamed
+    assert chunks == [8, 6]
     monkeypatch.setattr(lake, "_in_file_order", lambda table: False)
     assert load("fallback") == streamed
     assert "streamed on one instead" in caplog.text
