@@ -45,6 +45,25 @@ class SourceBatch:
         return self.first_row + index
 
 
+# The relation a staged part's query reads its file's rows from (:class:`Staged`).
+STAGED_ROWS = "_rebill_rows"
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A part read in order on one thread (a CSV), split in two stages.
+
+    ``rows`` reads the file's rows as they are, plus ``_line``; ``sql`` is the
+    part's query over them, named :data:`STAGED_ROWS`. The lake writer may then
+    read the file on a thread and a DuckDB of its own while every thread of its
+    own DuckDB maps the rows read so far, chunk by chunk: the same rows, lines
+    and values as ``SqlPart.sql``, which stays the query for errors.
+    """
+
+    rows: str
+    sql: str
+
+
 @dataclass(frozen=True)
 class SqlPart:
     """A DuckDB query yielding canonical columns plus ``_line`` (row number in origin).
@@ -71,6 +90,7 @@ class SqlPart:
     # lake writer may then run it in chunks on every DuckDB thread, each
     # materialized in order, instead of one single-threaded stream.
     lines: int | None = None
+    staged: Staged | None = None
 
 
 @dataclass

@@ -221,3 +221,48 @@ def test_bundled_sample_from_a_local_copy_reconciles(tmp_path: Path) -> None:
 def test_missing_bucket_is_a_fatal_error_naming_it(aws_env: None, tmp_path: Path) -> None:
     with pytest.raises(FatalConnectorError, match=r"s3://acme-cur/exports/cur2/rebill/metadata/"):
         _connector(tmp_path).periods(date(2026, 1, 1), date(2026, 12, 31))
+
+
+def test_csv_read_on_its_own_thread_gives_the_streamed_bytes(
+        s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV part is staged: one thread reads the file in order while the lake's DuckDB
+    maps what was read, a few rows at a time; the partition is the one-thread stream's,
+    byte for byte, and a bad value in a later chunk is named as before."""
+    from rebill.normalize import lake
+
+    rows = fx.month_rows()
+    body = fx.csv_gz_bytes(rows)
+    fx.put_export(s3, "acme-cur", "exports/cur2", "rebill", "2026-10",
+                  [("rebill-00001.csv.gz", body)], "exec-1")
+    monkeypatch.setattr(lake, "ROW_GROUP_ROWS", 4)  # batches of 4 rows, read ahead
+    monkeypatch.setattr(lake, "_STAGED_CHUNK_ROWS", 8)  # and mapped 8 at a time
+    staged: list[int] = []
+    real = lake._staged_tables
+
+    def counting(*args: Any) -> Any:
+        for table in real(*args):
+            staged.append(table.num_rows)
+            yield table
+
+    monkeypatch.setattr(lake, "_staged_tables", counting)
+
+    def load(name: str) -> bytes:
+        load_partition(tmp_path / name, _connector(tmp_path), OCT)
+        return partition_file(tmp_path / name, "aws", OCT.label).read_bytes()
+
+    chunked = load("staged")
+    assert len(staged) == -(-len(rows) // 8) > 2
+    placeholder = lake._rows_placeholder
+    monkeypatch.setattr(lake, "_rows_placeholder", lambda con, sql: None)
+    assert load("streamed") == chunked
+    assert len(staged) == -(-len(rows) // 8)  # the stream is not staged
+    monkeypatch.setattr(lake, "_rows_placeholder", placeholder)
+    text = gzip.decompress(body).decode().splitlines()
+    text[-1] = text[-1].replace(",-1.5,", ",-1.5abc,", 1)
+    assert "-1.5abc" in text[-1]
+    fx.put_export(s3, "acme-cur", "exports/cur2", "rebill", "2026-10",
+                  [("rebill-00001.csv.gz", gzip.compress(("\n".join(text) + "\n").encode()))],
+                  "exec-2")
+    with pytest.raises(DataContractError, match=rf"rebill-00001\.csv\.gz, row {len(text)}, "
+                                                r"column \S+: cannot parse '-1\.5abc'"):
+        load_partition(tmp_path / "bad", _connector(tmp_path), OCT)
