@@ -362,7 +362,10 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
     streamed result keeps its order only single-threaded, so a part's query
     streams on one DuckDB thread; a part read by ranges (``chunks``) runs each
     chunk on every thread, materialized in file order (checked: out of order
-    raises :class:`_OutOfOrderError`, and the caller streams instead). A second
+    raises :class:`_OutOfOrderError`, and the caller streams instead); a staged
+    part (a CSV) is read on a thread of its own and mapped a row group at a time
+    on ``con``'s one thread (:func:`_staged_tables`: two threads busy, where the
+    mapping on every thread starved the reading one). A second
     thread encodes the row groups; fixed row groups of one chunk each make the
     bytes independent of how DuckDB happens to chunk its output. Validation
     rides along in the same scan (:func:`guarded`): a bad row stops the stream
@@ -403,10 +406,10 @@ def _staged_tables(con: duckdb.DuckDBPyConnection, rows: str, lake_rows: str
     """A staged part's lake rows, chunk by chunk, in file order.
 
     A thread streams the file's rows (``rows``) from a DuckDB of its own on one
-    thread, so they come in file order, while ``con``, on every thread, turns the
-    rows read so far into lake rows (``lake_rows`` over :data:`STAGED_ROWS`),
-    materialized in order (checked by the caller). At most ``_STAGED_AHEAD``
-    batches wait for ``con``; leaving early stops the reading thread.
+    thread, so they come in file order, while ``con`` turns the rows read so far
+    into lake rows (``lake_rows`` over :data:`STAGED_ROWS`), materialized in order
+    (checked by the caller). At most ``_STAGED_AHEAD`` batches wait for ``con``;
+    leaving early (an error, a bad row) stops the reading thread.
     """
     reader = duck.connect(memory_limit=_READER_MEMORY)
     reader.execute("SET threads=1")
