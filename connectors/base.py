@@ -55,9 +55,9 @@ class Staged:
 
     ``rows`` reads the file's rows as they are, plus ``_line``; ``sql`` is the
     part's query over them, named :data:`STAGED_ROWS`. The lake writer may then
-    read the file on a thread and a DuckDB of its own while every thread of its
-    own DuckDB maps the rows read so far, chunk by chunk: the same rows, lines
-    and values as ``SqlPart.sql``, which stays the query for errors.
+    read the file on a thread and a DuckDB of its own while its own DuckDB maps
+    the rows read so far, a row group at a time: the same rows, lines and values
+    as ``SqlPart.sql``, which stays the query for errors.
     """
 
     rows: str
