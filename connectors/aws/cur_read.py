@@ -174,7 +174,7 @@ def _suspect(columns: list[tuple[str, str]]) -> str | None:
     present = by_cur2_name(columns)
     flags = [f"({c} <> '' AND (TRY_CAST({c} AS DECIMAL(38,12)) IS NULL "
              f"OR (instr({c}, '.') > 0 AND strlen({c}) - instr({c}, '.') > 12) "
-             f"OR contains(lower({c}), 'e')))"
+             f"OR contains({c}, 'e') OR contains({c}, 'E')))"  # lower() copies every value
              for c in MONEY_INPUTS if c in present]
     flags += [f"({c} <> '' AND TRY_CAST({c} AS TIMESTAMPTZ) IS NULL)"
               for c in TIME_INPUTS if c in present]
