@@ -297,8 +297,7 @@ def _select(con: duckdb.DuckDBPyConnection, source_id: str, load_id: str, period
 
     relation = conformed(con, source_id, part.origin, part.sql)
     staged = None
-    empty = None if part.staged is None else _rows_placeholder(con, part.staged.rows)
-    if part.staged is not None and empty is not None:
+    if part.staged is not None and (empty := _rows_placeholder(con, part.staged.rows)) is not None:
         con.register(STAGED_ROWS, empty)  # for conformed's DESCRIBE
         try:
             over = conformed(con, source_id, part.origin, part.staged.sql)
@@ -374,20 +373,10 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
     with _RowGroups(tmp) as groups:
         for i, select in enumerate(selects):
             try:
-                if chunked and select.staged:
-                    _threads(con, 1)
-                    for table in _staged_tables(con, *select.staged):
-                        if not _in_file_order(table):
-                            raise _OutOfOrderError(select.origin)
-                        for batch in table.to_batches():
-                            groups.add(batch, select.part)
-                    continue
-                if chunked and select.chunks:
-                    # every thread; a chunk materialized keeps the file's order (no join
-                    # in the plan: see normalize.conform), which is checked, not assumed
-                    _threads(con, None)
-                    for chunk in select.chunks:
-                        table = con.sql(chunk).to_arrow_table()
+                if chunked and (select.staged or select.chunks):
+                    # a chunk materialized keeps the file's order (no join in the plan:
+                    # see normalize.conform), which is checked, not assumed
+                    for table in _chunk_tables(con, select):
                         if not _in_file_order(table):
                             raise _OutOfOrderError(select.origin)
                         for batch in table.to_batches():
@@ -399,6 +388,18 @@ def _write_parts(con: duckdb.DuckDBPyConnection, selects: list[_Select], tmp: Pa
             except duckdb.Error as err:  # a bad row, or a value DuckDB could not read or convert
                 raise _StreamError(i, select, err) from None
     _threads(con, None)
+
+
+def _chunk_tables(con: duckdb.DuckDBPyConnection, select: _Select) -> Iterator[pa.Table]:
+    """A staged part's chunks (on one thread, beside the reading one), or a part read
+    by ranges' chunks (on every thread), each materialized."""
+    if select.staged is not None:
+        _threads(con, 1)
+        yield from _staged_tables(con, *select.staged)
+        return
+    _threads(con, None)
+    for chunk in select.chunks:
+        yield con.sql(chunk).to_arrow_table()
 
 
 def _staged_tables(con: duckdb.DuckDBPyConnection, rows: str, lake_rows: str

@@ -131,41 +131,40 @@ def file_part(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, where: str,
         raise DataContractError(f"{where}: cannot read file: {_first_line(err)}") from None
     src = source_select(columns, scan, line)
     # a CSV is read in order on one thread: staged, that thread only reads it
-    rows = _staged_rows(columns, scan, line) if fmt != "parquet" else None
+    staged = _staged_src(columns, scan, line) if fmt != "parquet" else None
     suspect = _suspect(columns)
 
     def closer_look() -> SqlPart:
         with duck.connect() as again:
             _check(again, src, columns, where, rounding)
-        return _part(origin, src, rows, columns)
+        return _part(origin, src, staged)
 
     if suspect is None:
-        return _part(origin, src, rows, columns)
-    return replace(_part(origin, src, rows, columns, suspect), on_error=closer_look)
+        return _part(origin, src, staged)
+    return replace(_part(origin, src, staged, suspect), on_error=closer_look)
 
 
-def _part(origin: str, src: str, rows: str | None, columns: list[tuple[str, str]],
-          suspect: str | None = None) -> SqlPart:
+def _part(origin: str, src: str, staged: Staged | None, suspect: str | None = None) -> SqlPart:
+    """The part mapping ``src``; ``staged`` holds the file's rows and ``src`` over them."""
     def query(source: str) -> str:
         if suspect is not None:  # the row's values checked as it streams
             source = (f"SELECT * REPLACE (CASE WHEN {suspect} THEN "
                       f"error({literal(SUSPECT_MARK)}) ELSE _line END AS _line) FROM ({source})")
         return f"WITH src AS ({source}), {mapping_sql()}"
 
-    staged = None
-    if rows is not None:
-        staged = Staged(rows, query(source_select(columns, STAGED_ROWS, "_line")))
     # One thread: a parallel scan streams row groups / CSV chunks in any order,
     # and the lake's bytes and row ids must not depend on it. An ORDER BY
     # would do the same with a sort: 2.5 GB at 3M rows instead of 0.5 GB.
-    return SqlPart(origin=origin, sql=query(src), threads=1, staged=staged)
+    return SqlPart(origin=origin, sql=query(src), threads=1,
+                   staged=None if staged is None else Staged(staged.rows, query(staged.sql)))
 
 
-def _staged_rows(columns: list[tuple[str, str]], scan: str, line: str) -> str:
-    """The file's rows as they are, just the columns :func:`source_select` reads."""
-    reads = source_select(columns, STAGED_ROWS, "_line")
-    used = [ident(name) for name, _ in columns if ident(name) in reads]
-    return f"SELECT {', '.join([*used, f'{line} AS _line'])} FROM {scan}"
+def _staged_src(columns: list[tuple[str, str]], scan: str, line: str) -> Staged:
+    """The file's rows as they are (just the columns :func:`source_select` reads), and
+    ``src`` over them."""
+    src = source_select(columns, STAGED_ROWS, "_line")
+    used = [ident(name) for name, _ in columns if ident(name) in src]
+    return Staged(f"SELECT {', '.join([*used, f'{line} AS _line'])} FROM {scan}", src)
 
 
 def _suspect(columns: list[tuple[str, str]]) -> str | None:
