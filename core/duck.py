@@ -7,9 +7,11 @@ Filesystems added with :func:`register_filesystem` (the object-store lake of
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from rebill.errors import ConfigError
 
@@ -62,3 +64,33 @@ def error_line(err: BaseException) -> str:
             continue
         keep.append(line)
     return "; ".join(keep) or type(err).__name__
+
+
+# DuckDB's error kinds by the name its message starts with ("Invalid Input Error: ...").
+_KINDS: dict[str, type[duckdb.Error]] = {
+    "Invalid Input Error": duckdb.InvalidInputException,
+    "Conversion Error": duckdb.ConversionException,
+    "Out of Memory Error": duckdb.OutOfMemoryException,
+    "IO Error": duckdb.IOException,
+    "Interrupted Error": duckdb.InterruptException,
+}
+
+
+def arrow_batches(relation: duckdb.DuckDBPyRelation, rows: int) -> Iterator[pa.RecordBatch]:
+    """``relation``'s rows streamed as Arrow batches of up to ``rows`` rows.
+
+    An error DuckDB meets after the first batch comes through Arrow's stream
+    as an ``OSError``; it is raised here as the DuckDB error it was, so a bad
+    row deep in a file is told like one in its first rows.
+    """
+    reader = relation.to_arrow_reader(rows)
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as err:
+            text = str(err)
+            kind = _KINDS.get(text.partition(":")[0], duckdb.Error)
+            raise kind(text) from None
+        yield batch

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rebill import duck
 from rebill.atomic import replace_dir
 from rebill.layout import rated_dir, rated_root, tmp_dir
 from rebill.periods import Period
@@ -40,7 +41,7 @@ def write_query(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema, pat
     ``_IN_FLIGHT`` of them held at once.
     """
     rows = 0
-    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    reader = duck.arrow_batches(con.sql(sql), BATCH_ROWS)
     pending: deque[Future[None]] = deque()
     with (
         pq.ParquetWriter(path, schema, **WRITE_OPTIONS) as writer,  # type: ignore[arg-type]

@@ -226,7 +226,7 @@ def test_missing_bucket_is_a_fatal_error_naming_it(aws_env: None, tmp_path: Path
 def test_csv_read_on_its_own_thread_gives_the_streamed_bytes(
         s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CSV part is staged: one thread reads the file in order while the lake's DuckDB
-    maps what was read, a few rows at a time; the partition is the one-thread stream's,
+    maps what was read as it arrives; the partition is the one-thread stream's,
     byte for byte, and a bad value in a later chunk is named as before."""
     from rebill.normalize import lake
 
@@ -235,7 +235,6 @@ def test_csv_read_on_its_own_thread_gives_the_streamed_bytes(
     fx.put_export(s3, "acme-cur", "exports/cur2", "rebill", "2026-10",
                   [("rebill-00001.csv.gz", body)], "exec-1")
     monkeypatch.setattr(lake, "ROW_GROUP_ROWS", 4)  # batches of 4 rows, read ahead
-    monkeypatch.setattr(lake, "_STAGED_CHUNK_ROWS", 8)  # and mapped 8 at a time
     staged: list[int] = []
     real = lake._staged_tables
 
@@ -251,11 +250,11 @@ def test_csv_read_on_its_own_thread_gives_the_streamed_bytes(
         return partition_file(tmp_path / name, "aws", OCT.label).read_bytes()
 
     chunked = load("staged")
-    assert len(staged) == -(-len(rows) // 8) > 2
+    assert sum(staged) == len(rows) and len(staged) > 2
     placeholder = lake._rows_placeholder
     monkeypatch.setattr(lake, "_rows_placeholder", lambda con, sql: None)
     assert load("streamed") == chunked
-    assert len(staged) == -(-len(rows) // 8)  # the stream is not staged
+    assert sum(staged) == len(rows)  # the stream is not staged
     monkeypatch.setattr(lake, "_rows_placeholder", placeholder)
     text = gzip.decompress(body).decode().splitlines()
     text[-1] = text[-1].replace(",-1.5,", ",-1.5abc,", 1)
@@ -266,3 +265,29 @@ def test_csv_read_on_its_own_thread_gives_the_streamed_bytes(
     with pytest.raises(DataContractError, match=rf"rebill-00001\.csv\.gz, row {len(text)}, "
                                                 r"column \S+: cannot parse '-1\.5abc'"):
         load_partition(tmp_path / "bad", _connector(tmp_path), OCT)
+    monkeypatch.setattr(lake, "_rows_placeholder", lambda con, sql: None)  # streamed: the same
+    with pytest.raises(DataContractError, match=rf"rebill-00001\.csv\.gz, row {len(text)}, "
+                                                r"column \S+: cannot parse '-1\.5abc'"):
+        load_partition(tmp_path / "bad-streamed", _connector(tmp_path), OCT)
+    assert not partition_file(tmp_path / "bad-streamed", "aws", OCT.label).exists()
+
+
+def test_a_broken_csv_row_deep_in_a_staged_file_is_one_line(
+        s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reading thread's error (a row with too many fields, past the first batches)
+    names the file and the CSV line; nothing is stored."""
+    from rebill.normalize import lake
+
+    text = gzip.decompress(fx.csv_gz_bytes(fx.month_rows())).decode().splitlines()
+    text += text[1:] * (3000 // len(text) + 1)  # past DuckDB's first 2,048-row chunk
+    text.append(text[-1] + ",extra")
+    fx.put_export(s3, "acme-cur", "exports/cur2", "rebill", "2026-10",
+                  [("rebill-00001.csv.gz", gzip.compress(("\n".join(text) + "\n").encode()))],
+                  "exec-1")
+    monkeypatch.setattr(lake, "ROW_GROUP_ROWS", 64)
+    with pytest.raises(DataContractError) as caught:
+        load_partition(tmp_path / "home", _connector(tmp_path), OCT)
+    message = str(caught.value)
+    assert "rebill-00001.csv.gz" in message and f"Line: {len(text)}" in message, message
+    assert "\n" not in message
+    assert not partition_file(tmp_path / "home", "aws", OCT.label).exists()
