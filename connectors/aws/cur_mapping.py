@@ -2,8 +2,9 @@
 
 ``source_select`` turns one file's columns, whatever the layout, into the
 relation ``src`` the SQL reads: every CUR 2.0 column in :data:`INPUTS` as
-VARCHAR (NULL when absent), ``_tags`` (a list of key/value structs: the SQL
-rewrites the keys, so the MAP is built once), ``_cost_categories`` (a map),
+VARCHAR (NULL when absent), ``_tags`` (a list of key/value structs, the keys
+already as the lake keeps them, so the MAP is built once), ``_cost_categories``
+(a map),
 ``_product_name``, ``_region`` and ``_line`` (the row's number in its file).
 
 * CUR 2.0 Parquet: snake_case columns; ``resource_tags``, ``cost_category``
@@ -18,8 +19,9 @@ rewrites the keys, so the MAP is built once), ``_cost_categories`` (a map),
   lower-cases the key and turns other characters into ``_``: the original
   spelling is not in the file), and ``cost_category_<name>``.
 
-Tag keys reach the SQL as AWS writes them in CUR 2.0 (``user:team``,
-``aws:createdBy``); the SQL drops ``user:``.
+Tag keys are read as AWS writes them in CUR 2.0 (``user:team``,
+``aws:createdBy``) and lose ``user:``: a key from a column name while the query
+is written (no work per row), a key from a map entry by entry.
 """
 
 from __future__ import annotations
@@ -64,6 +66,21 @@ TIME_INPUTS: tuple[str, ...] = (
     "line_item_usage_start_date", "line_item_usage_end_date",
     "bill_billing_period_start_date", "bill_billing_period_end_date",
 )
+# What the SQL's ``typed`` step calls each of them once parsed (TRY_CAST of the text,
+# '' as NULL): the streaming check reads these, so a value is parsed once.
+TYPED: dict[str, str] = {
+    "line_item_unblended_cost": "unblended", "line_item_net_unblended_cost": "net_unblended",
+    "pricing_public_on_demand_cost": "public_cost", "line_item_usage_amount": "usage_amount",
+    "savings_plan_savings_plan_effective_cost": "sp_effective",
+    "savings_plan_total_commitment_to_date": "sp_commitment",
+    "savings_plan_used_commitment": "sp_used", "reservation_effective_cost": "ri_effective",
+    "reservation_unused_amortized_upfront_fee_for_billing_period": "ri_unused_upfront",
+    "reservation_unused_recurring_fee": "ri_unused_recurring",
+    "split_line_item_split_cost": "split_cost", "split_line_item_unused_cost": "split_unused",
+    "line_item_usage_start_date": "usage_start", "line_item_usage_end_date": "usage_end",
+    "bill_billing_period_start_date": "period_start",
+    "bill_billing_period_end_date": "period_end",
+}
 
 # Legacy names whose mechanical snake_case differs from CUR 2.0's.
 LEGACY_ALIASES: dict[str, str] = {
@@ -76,6 +93,7 @@ LEGACY_CATEGORY_PREFIX = "costCategory/"
 PARQUET_TAG_PREFIXES: tuple[tuple[str, str], ...] = (
     ("resource_tags_user_", "user:"), ("resource_tags_aws_", "aws:"))
 PARQUET_CATEGORY_PREFIX = "cost_category_"
+USER_PREFIX = "user:"  # a user-defined tag key's, dropped in the lake
 
 
 def _snake(text: str) -> str:
@@ -118,13 +136,28 @@ def source_select(columns: list[tuple[str, str]], scan: str, line: str) -> str:
         else:
             exprs.append(f"CAST(NULL AS VARCHAR) AS {col}")
     names = [n for n, _ in columns]
-    exprs.append(f"{_entries_expr(by_name, 'resource_tags', _tag_columns(names))} AS _tags")
+    exprs.append(f"{_tags_expr(by_name, _tag_columns(names))} AS _tags")
     exprs.append(f"{_map_expr(by_name, 'cost_category', _category_columns(names))} "
                  "AS _cost_categories")
     exprs.append(f"{_product_name_expr(by_name)} AS _product_name")
     exprs.append(f"{_region_expr(by_name)} AS _region")
     exprs.append(f"{line} AS _line")
     return f"SELECT {', '.join(exprs)} FROM {scan}"
+
+
+def _lake_key(key: str) -> str:
+    """A tag key as the lake keeps it: without ``user:``; AWS-defined keys keep ``aws:``."""
+    return key[len(USER_PREFIX):] if key.startswith(USER_PREFIX) else key
+
+
+def _tags_expr(by_name: dict[str, tuple[str, str]], per_key: list[tuple[str, str]]) -> str:
+    """``_tags``: the resource tags as key/value structs, keys as :func:`_lake_key` makes
+    them (for one column per key, while the query is written)."""
+    if "resource_tags" in by_name or not per_key:
+        return (f"list_transform({_entries_expr(by_name, 'resource_tags', [])}, lambda e: "
+                f"{{'key': CASE WHEN starts_with(e.key, {literal(USER_PREFIX)}) "
+                f"THEN substr(e.key, {len(USER_PREFIX) + 1}) ELSE e.key END, 'value': e.value}})")
+    return _entries_expr(by_name, "resource_tags", [(n, _lake_key(k)) for n, k in per_key])
 
 
 def _tag_columns(names: list[str]) -> list[tuple[str, str]]:
@@ -205,7 +238,17 @@ def _product_name_expr(by_name: dict[str, tuple[str, str]]) -> str:
     return _first_of(by_name, ("product_product_name",), ("product_name",))
 
 
+_LINE = "\n  _line,\n"  # the last SELECT's first column
+
+
 @cache
-def mapping_sql() -> str:
-    """The FOCUS mapping over ``src`` (the text of ``cur_mapping.sql``)."""
-    return (Path(__file__).with_name("cur_mapping.sql")).read_text(encoding="utf-8")
+def _mapping_text() -> str:
+    text = (Path(__file__).with_name("cur_mapping.sql")).read_text(encoding="utf-8")
+    assert text.count(_LINE) == 1, "cur_mapping.sql: the last SELECT starts with _line"
+    return text
+
+
+def mapping_sql(line: str = "_line") -> str:
+    """The FOCUS mapping over ``src`` (the text of ``cur_mapping.sql``); ``line`` is the
+    SQL of its ``_line`` column, which may read the ``typed`` values (:data:`TYPED`)."""
+    return _mapping_text().replace(_LINE, f"\n  {line} AS _line,\n")

@@ -3,11 +3,13 @@
 --
 -- Input: relation `src` with one VARCHAR column per CUR column listed in
 -- connectors/aws/cur_mapping.py (INPUTS; NULL when the file lacks it), plus
--- `_tags` (a list of {key, value} structs) and `_cost_categories`
+-- `_tags` (a list of {key, value} structs, keys without `user:`), `_cost_categories`
 -- MAP(VARCHAR, VARCHAR) (keys as AWS writes them), `_product_name`, `_region`
 -- and `_line`. The query is a pure
 -- projection: row order is the file's. Every decimal and time is checked to
--- parse as the rows stream (cur_read.py), so TRY_CAST loses nothing.
+-- parse as the rows stream (cur_read.py), so TRY_CAST loses nothing: the
+-- check reads the values `typed` parsed (cur_mapping.TYPED names them) and
+-- takes the place of `_line` in the last SELECT (mapping_sql(line=...)).
 typed AS (
   SELECT
     *,
@@ -26,7 +28,9 @@ typed AS (
     TRY_CAST(NULLIF(line_item_usage_start_date, '') AS TIMESTAMPTZ) AS usage_start,
     TRY_CAST(NULLIF(line_item_usage_end_date, '') AS TIMESTAMPTZ) AS usage_end,
     TRY_CAST(NULLIF(bill_billing_period_start_date, '') AS TIMESTAMPTZ) AS period_start,
-    TRY_CAST(NULLIF(bill_billing_period_end_date, '') AS TIMESTAMPTZ) AS period_end
+    TRY_CAST(NULLIF(bill_billing_period_end_date, '') AS TIMESTAMPTZ) AS period_end,
+    TRY_CAST(NULLIF(split_line_item_split_cost, '') AS DECIMAL(38,12)) AS split_cost,
+    TRY_CAST(NULLIF(split_line_item_unused_cost, '') AS DECIMAL(38,12)) AS split_unused
   FROM src
 ),
 classified AS (
@@ -157,15 +161,12 @@ SELECT
   CASE WHEN item_type IN ('SavingsPlanCoveredUsage', 'DiscountedUsage') THEN 'Used' END
     AS CommitmentDiscountStatus,
   NULLIF(bill_invoice_id, '') AS InvoiceId,
-  -- resource_tags without the `user:` prefix; AWS-defined keys (aws:...) keep theirs
-  CASE WHEN _tags IS NULL OR len(_tags) = 0 THEN NULL ELSE map_from_entries(
-    list_transform(_tags, lambda e: {
-      'key': CASE WHEN starts_with(e.key, 'user:') THEN substr(e.key, 6) ELSE e.key END,
-      'value': e.value}))
-  END AS Tags,
+  -- resource_tags without the `user:` prefix (cur_mapping.py drops it); AWS-defined
+  -- keys (aws:...) keep theirs
+  CASE WHEN _tags IS NULL OR len(_tags) = 0 THEN NULL ELSE map_from_entries(_tags) END AS Tags,
   CASE WHEN _cost_categories IS NULL OR cardinality(_cost_categories) = 0 THEN NULL
        ELSE _cost_categories END AS x_CostCategories,
-  TRY_CAST(NULLIF(split_line_item_split_cost, '') AS DECIMAL(38,12)) AS x_SplitCost,
-  TRY_CAST(NULLIF(split_line_item_unused_cost, '') AS DECIMAL(38,12)) AS x_SplitUnusedCost,
+  split_cost AS x_SplitCost,
+  split_unused AS x_SplitUnusedCost,
   NULLIF(split_line_item_parent_resource_id, '') AS x_SplitParentResourceId
 FROM classified

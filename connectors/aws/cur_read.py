@@ -26,6 +26,7 @@ from rebill import duck
 from rebill.connectors.aws.cur_mapping import (
     MONEY_INPUTS,
     TIME_INPUTS,
+    TYPED,
     by_cur2_name,
     mapping_sql,
     source_select,
@@ -146,11 +147,12 @@ def file_part(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, where: str,
 
 def _part(origin: str, src: str, staged: Staged | None, suspect: str | None = None) -> SqlPart:
     """The part mapping ``src``; ``staged`` holds the file's rows and ``src`` over them."""
+    line = "_line"
+    if suspect is not None:  # the row's values checked as it streams
+        line = f"CASE WHEN {suspect} THEN error({literal(SUSPECT_MARK)}) ELSE _line END"
+
     def query(source: str) -> str:
-        if suspect is not None:  # the row's values checked as it streams
-            source = (f"SELECT * REPLACE (CASE WHEN {suspect} THEN "
-                      f"error({literal(SUSPECT_MARK)}) ELSE _line END AS _line) FROM ({source})")
-        return f"WITH src AS ({source}), {mapping_sql()}"
+        return f"WITH src AS ({source}), {mapping_sql(line)}"
 
     # One thread: a parallel scan streams row groups / CSV chunks in any order,
     # and the lake's bytes and row ids must not depend on it. An ORDER BY
@@ -169,14 +171,14 @@ def _staged_src(columns: list[tuple[str, str]], scan: str, line: str) -> Staged:
 
 def _suspect(columns: list[tuple[str, str]]) -> str | None:
     """SQL flagging a row :func:`_check` must look at: a money or time text that does not
-    parse, or an amount that may have more than 12 decimals (cheap text test)."""
+    parse, or an amount that may have more than 12 decimals (cheap text test). It reads
+    the mapping's parsed values (:data:`TYPED`): each value is parsed once."""
     present = by_cur2_name(columns)
-    flags = [f"({c} <> '' AND (TRY_CAST({c} AS DECIMAL(38,12)) IS NULL "
+    flags = [f"({c} <> '' AND ({TYPED[c]} IS NULL "
              f"OR (instr({c}, '.') > 0 AND strlen({c}) - instr({c}, '.') > 12) "
              f"OR contains({c}, 'e') OR contains({c}, 'E')))"  # lower() copies every value
              for c in MONEY_INPUTS if c in present]
-    flags += [f"({c} <> '' AND TRY_CAST({c} AS TIMESTAMPTZ) IS NULL)"
-              for c in TIME_INPUTS if c in present]
+    flags += [f"({c} <> '' AND {TYPED[c]} IS NULL)" for c in TIME_INPUTS if c in present]
     return " OR ".join(flags) or None
 
 
