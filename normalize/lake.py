@@ -262,8 +262,11 @@ ROW_GROUP_ROWS = 122_880
 CHUNK_ROWS = 4 * ROW_GROUP_ROWS
 # Row groups that may wait for the Parquet writer (_RowGroups).
 WRITE_AHEAD = 5
-# A staged part's batches read ahead, and the memory of the DuckDB reading them.
-_STAGED_AHEAD = 4
+# A staged part's batches (small: the mapping starts, and the last row group is
+# written, sooner; 1M CUR rows: 6.5 s -> 6.2 s and 0.85 -> 0.65 GB against batches of a
+# row group), how many are read ahead, and the memory of the DuckDB reading them.
+_STAGED_BATCH_ROWS = 16_384
+_STAGED_AHEAD = 32
 _READER_MEMORY = "512MB"
 
 
@@ -426,7 +429,7 @@ def _staged_tables(con: duckdb.DuckDBPyConnection, rows: str, lake_rows: str
 
     def read() -> None:
         try:
-            for batch in duck.arrow_batches(reader.sql(rows), ROW_GROUP_ROWS):
+            for batch in duck.arrow_batches(reader.sql(rows), _STAGED_BATCH_ROWS):
                 if not offer(batch):
                     return
             offer(None)

@@ -234,7 +234,9 @@ def test_csv_read_on_its_own_thread_gives_the_streamed_bytes(
     body = fx.csv_gz_bytes(rows)
     fx.put_export(s3, "acme-cur", "exports/cur2", "rebill", "2026-10",
                   [("rebill-00001.csv.gz", body)], "exec-1")
-    monkeypatch.setattr(lake, "ROW_GROUP_ROWS", 4)  # batches of 4 rows, read ahead
+    monkeypatch.setattr(lake, "_STAGED_BATCH_ROWS", 3)  # read 3 rows at a time,
+    monkeypatch.setattr(lake, "_STAGED_AHEAD", 2)  # a few batches ahead,
+    monkeypatch.setattr(lake, "ROW_GROUP_ROWS", 4)  # mapped into batches of 4
     staged: list[int] = []
     real = lake._staged_tables
 
