@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from rebill.errors import (
@@ -40,6 +38,10 @@ def make_client(
     ``max_attempts=1`` turns botocore's retries off for callers that retry
     themselves (one retry layer per call).
     """
+    # imported here: a local CUR export (``path=``) never needs boto3 (0.16 s to import)
+    import boto3
+    from botocore.config import Config as BotoConfig
+
     session = boto3.session.Session()
     return session.client(
         service,  # type: ignore[call-overload]
