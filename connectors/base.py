@@ -56,7 +56,7 @@ class Staged:
     ``rows`` reads the file's rows as they are, plus ``_line``; ``sql`` is the
     part's query over them, named :data:`STAGED_ROWS`. The lake writer may then
     read the file on a thread and a DuckDB of its own while its own DuckDB maps
-    the rows read so far, a row group at a time: the same rows, lines and values
+    the rows as they come, through one query: the same rows, lines and values
     as ``SqlPart.sql``, which stays the query for errors.
     """
 
