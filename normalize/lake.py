@@ -485,7 +485,7 @@ _NULLS: dict[pa.DataType, pa.Array] = {}
 
 def _nulls(rows: int, kind: pa.DataType) -> pa.Array:
     """An all-NULL column of ``rows`` rows: a slice of one made once per type (made
-    afresh, those of the 39 columns the bench's FOCUS export lacks took 12 ms a row
+    afresh, those of the 36 columns the bench's FOCUS export lacks took 12 ms a row
     group, 1 s at 10M rows)."""
     have = _NULLS.get(kind)
     if have is None or len(have) < rows:
