@@ -41,6 +41,7 @@ def write_query(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema, pat
     ``_IN_FLIGHT`` of them held at once.
     """
     rows = 0
+    duck.arrow_jemalloc()
     reader = duck.arrow_batches(con.sql(sql), BATCH_ROWS)
     pending: deque[Future[None]] = deque()
     with (

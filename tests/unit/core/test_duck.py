@@ -36,3 +36,15 @@ def test_every_row_streams_in_order() -> None:
     values = [v for b in duck.arrow_batches(con.sql("SELECT i FROM range(10000) t(i)"), 777)
               for v in b.column(0).to_pylist()]
     assert values == list(range(10000))
+
+
+def test_arrow_memory_comes_from_jemalloc_where_pyarrow_has_it() -> None:
+    import pyarrow as pa
+
+    duck.arrow_jemalloc()
+    duck.arrow_jemalloc()  # once is enough; again is harmless
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc")
+    assert pa.default_memory_pool().backend_name == "jemalloc"
