@@ -123,6 +123,23 @@ def test_parquet_files_read(tmp_path: Path) -> None:
     total = connect(home).execute("SELECT sum(BilledCost) FROM costs").fetchall()[0][0]
     assert total == sum(sample_sums().values()) - Decimal("0.24")  # the one October row
 
+    # a column the file lacks is NULL throughout and stored uncompressed; the rest zstd
+    import pyarrow.parquet as pq
+
+    from rebill.layout import partition_file
+
+    meta = pq.ParquetFile(partition_file(home, "files", "2024-09")).metadata
+    held = {c.lower() for c in duckdb.sql(f"DESCRIBE SELECT * FROM read_csv('{SAMPLE}')")
+              .fetchnumpy()["column_name"]}
+    chunks = [meta.row_group(0).column(i) for i in range(meta.num_columns)]
+    plain = {c.path_in_schema.split(".")[0] for c in chunks if c.compression == "UNCOMPRESSED"}
+    assert plain and all(name.lower() not in held for name in plain)
+    assert all(c.statistics is None or c.statistics.null_count == c.num_values
+               for c in chunks if c.compression == "UNCOMPRESSED")
+    assert {c.compression for c in chunks if c.path_in_schema.split(".")[0] not in plain} == {
+        "ZSTD"}
+    assert "x_SplitCost" in plain and "BilledCost" not in plain
+
 
 def test_unchanged_file_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A no-op nightly lists periods from the recorded facts: no file is read; a changed
@@ -206,6 +223,18 @@ def test_parquet_read_in_parallel_chunks_gives_the_streamed_bytes(
     monkeypatch.setattr(lake, "_in_file_order", lambda table: False)
     assert load("fallback") == streamed
     assert "streamed on one instead" in caplog.text
+    monkeypatch.undo()
+
+    # a bad row in the fifth chunk: one line naming it, nothing stored
+    monkeypatch.setattr(lake, "CHUNK_ROWS", 128)
+    duckdb.execute(
+        f"COPY (SELECT * EXCLUDE (_line) REPLACE (CASE WHEN _line = 600 THEN 'XYZ' "
+        f"ELSE BillingCurrency END AS BillingCurrency) FROM (SELECT *, row_number() OVER () AS _line "
+        f"FROM read_csv('{SAMPLE}', all_varchar=true))) TO "
+        f"'{tmp_path / 'exports' / 's.parquet'}' (FORMAT parquet, ROW_GROUP_SIZE 100)")
+    with pytest.raises(DataContractError, match=r"s\.parquet, row 600, column BillingCurrency"):
+        load("bad")
+    assert not partition_file(tmp_path / "bad", "files", september.label).exists()
 
 
 def test_typed_parquet_periods_come_from_the_footer(tmp_path: Path) -> None:
@@ -244,3 +273,25 @@ def test_typed_parquet_periods_come_from_the_footer(tmp_path: Path) -> None:
                    spans, write_statistics=False)
     assert footer_months(spans, "BillingPeriodStart") is None
     assert footer_months(spans, "Other") is None
+
+
+def test_text_is_trimmed_and_nulled_as_trim_does() -> None:
+    """The column-as-text expression skips ``trim`` for most texts; it gives what
+    trimming every text gives, Unicode spaces and null spellings included."""
+    import itertools
+
+    import duckdb
+
+    from rebill.connectors.focus.mapping import _raw
+
+    ends = ["", " ", "  ", "\u00a0", "\u2003", "\u3000", "\u1680", "\t", "\n", "é", "\u200b"]
+    cores = ["", "NULL", "null", "a", "a b", "é", "NULL ", "\u00a0NULL"]
+    texts = [None, *{a + c + b for a, c, b in itertools.product(ends, cores, ends)}]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in texts])
+    rows = con.execute(
+        f"SELECT x, {_raw('x')}, NULLIF(NULLIF(trim(x), 'NULL'), '') FROM t").fetchall()
+    assert len(rows) == len(texts) > 500
+    assert [r for r in rows if r[1] != r[2] and not (r[1] is None and r[2] is None)] == []
+    assert sum(r[1] is None for r in rows) > 50  # spaces and 'NULL' alone: NULL
