@@ -1,6 +1,6 @@
 """One command for every scale benchmark, side by side in one run on the same files.
 
-    .venv/bin/python bench/run.py                       # 1M, 3M, 10M rows + CUR 1M, 3M
+    .venv/bin/python bench/run.py                       # 1M, 3M, 10M rows + CUR 1M, 3M, 10M
     .venv/bin/python bench/run.py --rows 100000 --no-cur --repeat 1  # what CI runs
     .venv/bin/python bench/run.py --rows 100000 --cur-rows 100000,1000000
 
@@ -12,13 +12,14 @@ rating limit), ``rebill rate`` and a no-op ``rebill nightly`` (nothing new).
 The config has ``--tenants`` tenants matched by tag, one proportional pool
 taking 1 row in 40 and one pricing rule.
 
-Unless ``--no-cur``, for each ``--cur-rows`` size (default 1M and 3M) it
+Unless ``--no-cur``, for each ``--cur-rows`` size (default 1M, 3M, 10M) it
 also generates a legacy CUR CSV.gz month (``gen_cur.py``, cached) and times
 ``rebill ingest`` of it (an ``aws_cur`` source reading the local copy) against
 the FinOps Foundation's ``focus-converter`` 1.0 converting the same file to
 FOCUS Parquet. focus-converter is no dependency of rebill: it is installed
-once into its own venv under ``--out``; if it cannot be installed or run, the
-table says "not measured" and why.
+once into its own venv under ``--out``; if it cannot be installed or run, or
+the month needs more memory than RAM and swap hold, the table says "not
+measured" and why.
 
 Each step and its limit (or peer) run in turn ``--repeat`` times (default 3;
 an ingest into a fresh home each time): the table shows the median wall time,
@@ -269,6 +270,25 @@ def focus_converter(out: Path) -> tuple[Path | None, str]:
     return exe, ""
 
 
+# focus-converter holds the month in memory: 4.0 GB at 1M rows, 11 GB at 3M, 24 GB of RAM
+# and 6 GB of swap at 10M (measured); it is not started where it cannot fit.
+FOCUS_CONVERTER_GB_PER_M = 3.7
+
+
+def _memory_short(rows: int) -> str:
+    """Why focus-converter cannot run on ``rows`` here (RAM and swap), or ""."""
+    try:
+        info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        have = sum(int(info[k].split()[0]) for k in ("MemTotal", "SwapTotal")) / 2**20
+    except (OSError, KeyError, ValueError):
+        return ""  # not Linux: try it
+    need = 1 + FOCUS_CONVERTER_GB_PER_M * rows / 1e6
+    if have >= need:
+        return ""
+    return (f"focus-converter needs about {need:.0f} GB at this size and this machine has "
+            f"{have:.0f} GB of RAM and swap (add swap: bench/README.md)")
+
+
 def run_cur(out: Path, rows: int, repeat: int) -> list[Step]:
     """``rebill ingest`` of a legacy CUR CSV.gz month against focus-converter on the same file."""
     size = label(rows)
@@ -284,6 +304,8 @@ def run_cur(out: Path, rows: int, repeat: int) -> list[Step]:
     name = "rebill ingest, legacy CUR CSV.gz"
     peer = "focus-converter 1.0 CSV.gz -> FOCUS Parquet (peer)"
     exe, why = focus_converter(out)
+    if exe is not None and (short := _memory_short(rows)):
+        exe, why = None, short
     if exe is not None:
         # the FOCUS columns only, as rebill's lake keeps them (source columns: more to write)
         cmd = [str(exe), "convert", "--provider", "aws-cur", "--data-format", "csv",
@@ -327,9 +349,10 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=200)
     ap.add_argument("--no-cur", action="store_true",
                     help="skip the legacy CUR month against focus-converter (CI)")
-    ap.add_argument("--cur-rows", default="1000000,3000000",
+    ap.add_argument("--cur-rows", default="1000000,3000000,10000000",
                     help="comma-separated CUR month sizes (focus-converter holds a month in "
-                         "memory: about 4 GB a million rows)")
+                         "memory: about 4 GB a million rows; a size that does not fit RAM and "
+                         "swap is not measured)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs of each step and its limit, in turn (medians are shown)")

@@ -28,3 +28,18 @@ def test_runner_produces_its_table(tmp_path: Path) -> None:
     assert all(s["seconds"] > 0 and s["peak_mb"] > 0 and s["rows"] == 100_000 for s in steps)
     ratios = {s["name"]: s["ratio"] for s in steps if s["ratio"] is not None}
     assert set(ratios) == {"rebill ingest", "rebill rate"}
+
+
+def test_focus_converter_is_not_started_where_the_month_cannot_fit() -> None:
+    """A CUR size needing more than RAM and swap is "not measured", with why."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    if not Path("/proc/meminfo").exists():
+        pytest.skip("no /proc/meminfo: the runner then tries focus-converter at any size")
+    assert run._memory_short(1000) == ""
+    short = run._memory_short(10**9)  # a billion rows: about 3.7 TB
+    assert short.startswith("focus-converter needs about 3701 GB at this size")
+    assert "add swap" in short
