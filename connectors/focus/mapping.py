@@ -85,12 +85,12 @@ def resolve_columns(file_columns: list[str]) -> dict[str, str]:
 def _raw(col: str) -> str:
     """The column as text, trimmed of spaces, with the file's null spellings turned into NULL.
 
-    DuckDB's ``trim`` removes the Unicode space separators (category Zs): a
-    space, or a character past ASCII. Only a text starting or ending with a
+    DuckDB's ``trim`` removes the space and the other Unicode space separators
+    (category Zs, all past ASCII). So only a text starting or ending with a
     space, or holding a character past ASCII (its length in characters is not
     its length in bytes), is trimmed; any other is taken as it is. Trimming
     every text cost 8-10 % more CPU for the lake's query of the bench's FOCUS
-    export and its conversion to Arrow (``tests`` hold the two as equal).
+    export and its conversion to Arrow (a test holds the two equal).
     """
     x = f'CAST("{col}" AS VARCHAR)'
     return (f"CASE WHEN {x} = '' OR {x} = 'NULL' THEN NULL "
