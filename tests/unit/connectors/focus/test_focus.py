@@ -227,11 +227,13 @@ def test_parquet_read_in_parallel_chunks_gives_the_streamed_bytes(
 
     # a bad row in the fifth chunk: one line naming it, nothing stored
     monkeypatch.setattr(lake, "CHUNK_ROWS", 128)
-    duckdb.execute(
-        f"COPY (SELECT * EXCLUDE (_line) REPLACE (CASE WHEN _line = 600 THEN 'XYZ' "
-        f"ELSE BillingCurrency END AS BillingCurrency) FROM (SELECT *, row_number() OVER () AS _line "
-        f"FROM read_csv('{SAMPLE}', all_varchar=true))) TO "
-        f"'{tmp_path / 'exports' / 's.parquet'}' (FORMAT parquet, ROW_GROUP_SIZE 100)")
+    good, bad = tmp_path / "exports" / "s.parquet", tmp_path / "bad.parquet"
+    duckdb.execute(  # file_row_number 599 is row 600
+        f"COPY (SELECT * EXCLUDE (file_row_number) REPLACE (CASE WHEN file_row_number = 599 "
+        f"THEN 'XYZ' ELSE BillingCurrency END AS BillingCurrency) "
+        f"FROM read_parquet('{good}', file_row_number = true)) TO '{bad}' "
+        f"(FORMAT parquet, ROW_GROUP_SIZE 100)")
+    bad.replace(good)
     with pytest.raises(DataContractError, match=r"s\.parquet, row 600, column BillingCurrency"):
         load("bad")
     assert not partition_file(tmp_path / "bad", "files", september.label).exists()
