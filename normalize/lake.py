@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -486,33 +487,39 @@ def _threads(con: duckdb.DuckDBPyConnection, threads: int | None) -> None:
     con.execute(f"SET threads={int(threads)}" if threads else "RESET threads")
 
 
-# An all-NULL column per type, at least a row group long (see _nulls).
-_NULLS: dict[pa.DataType, pa.Array] = {}
-
-
-def _nulls(rows: int, kind: pa.DataType) -> pa.Array:
-    """An all-NULL column of ``rows`` rows: a slice of one made once per type (made
-    afresh, those of the 36 columns the bench's FOCUS export lacks took 12 ms a row
-    group, 1 s at 10M rows)."""
-    have = _NULLS.get(kind)
+def _sliced(made: dict[Any, pa.Array], key: object, rows: int,
+            make: Callable[[int], pa.Array]) -> pa.Array:
+    """``rows`` rows of a column with one value throughout: a slice of the one kept in
+    ``made`` under ``key``, made (at least a row group long) when it is too short.
+    Made afresh for every batch, the 36 all-NULL columns of the bench's FOCUS export
+    took 12 ms a row group (1 s at 10M rows); converting DuckDB's x_source and
+    x_load_id, 0.07 s a million rows."""
+    have = made.get(key)
     if have is None or len(have) < rows:
-        have = _NULLS[kind] = pa.nulls(max(rows, ROW_GROUP_ROWS), kind)
+        have = made[key] = make(max(rows, ROW_GROUP_ROWS))
     return have.slice(0, rows)
 
 
-def _lake_batch(batch: pa.RecordBatch, part: int, same: Callable[[str, int], pa.Array | None]
+# An all-NULL column per type (see _sliced).
+_NULLS: dict[Any, pa.Array] = {}
+
+
+def _nulls(rows: int, kind: pa.DataType) -> pa.Array:
+    return _sliced(_NULLS, kind, rows, lambda n: pa.nulls(n, kind))
+
+
+def _lake_batch(batch: pa.RecordBatch, part: int, missing: Callable[[pa.Field, int], pa.Array]
                 ) -> pa.RecordBatch:
     """A batch of :func:`_select`'s rows in the lake's schema: ``x_row_id`` laid out
-    from the hash and line, a column the same on every row from ``same`` (name, rows),
-    a column the source lacks all NULL; DuckDB's nullability and map naming vary by part."""
+    from the hash and line, a column the batch lacks from ``missing`` (field, rows);
+    DuckDB's nullability and map naming vary by part."""
     present = set(batch.schema.names)
     arrays = []
     for f in ARROW_SCHEMA:
         if f.name == "x_row_id":
             arrays.append(row_ids(batch.column(HASH_COLUMN), batch.column(LINE_COLUMN), part))
         elif f.name not in present:
-            given = same(f.name, batch.num_rows)
-            arrays.append(given if given is not None else _nulls(batch.num_rows, f.type))
+            arrays.append(missing(f, batch.num_rows))
         else:
             column = batch.column(f.name)
             arrays.append(column if column.type == f.type else column.cast(f.type))
@@ -559,7 +566,7 @@ class _RowGroups:
                  empty: frozenset[str] = frozenset()) -> None:
         duck.arrow_jemalloc()
         self._constants = constants  # column -> its text on every row
-        self._same: dict[str, pa.Array] = {}
+        self._same: dict[Any, pa.Array] = {}
         self._writer = pq.ParquetWriter(path, ARROW_SCHEMA, compression=_compression(empty),
                                         use_dictionary=_DICTIONARY, write_statistics=_STATISTICS)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="rebill-parquet")
@@ -571,7 +578,7 @@ class _RowGroups:
         return self
 
     def add(self, batch: pa.RecordBatch, part: int) -> None:
-        self._pending.append(_lake_batch(batch, part, self._same_column))
+        self._pending.append(_lake_batch(batch, part, self._missing))
         self._held += batch.num_rows
         while self._held >= ROW_GROUP_ROWS:
             table = pa.Table.from_batches(self._pending)
@@ -580,17 +587,13 @@ class _RowGroups:
             self._pending = rest.to_batches()
             self._held = rest.num_rows
 
-    def _same_column(self, name: str, rows: int) -> pa.Array | None:
-        """Column ``name`` of ``rows`` rows if it is one of the constants (a slice of
-        one array made once: converting DuckDB's x_source and x_load_id cost 0.07 s a
-        million rows), else None."""
-        if name not in self._constants:
-            return None
-        have = self._same.get(name)
-        if have is None or len(have) < rows:
-            have = self._same[name] = pa.repeat(pa.scalar(self._constants[name], pa.string()),
-                                                max(rows, ROW_GROUP_ROWS))
-        return have.slice(0, rows)
+    def _missing(self, field: pa.Field, rows: int) -> pa.Array:
+        """A column DuckDB did not hand over: one of the constants, else all NULL."""
+        text = self._constants.get(field.name)
+        if text is None:
+            return _nulls(rows, field.type)
+        return _sliced(self._same, field.name, rows,
+                       lambda n: pa.repeat(pa.scalar(text, field.type), n))
 
     def _submit(self, table: pa.Table) -> None:
         while len(self._writing) >= WRITE_AHEAD or (self._writing and self._writing[0].done()):
